@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store-private.h: what the store's files share and front-ends never see.
+ *
+ * Split of work inside the store:
+ *   store.c, store-error.c, store-domain.c, store-name.c: base directory,
+ *       errors, domains, name validation.
+ *   store-account.c, store-password.c, store-info.c: accounts, settings,
+ *       passwords (crypt + SCRAM), account.info (per-mailbox UIDVALIDITY,
+ *       UIDNEXT, keywords, class; subscriptions), the account lock.
+ *   store-mailbox-list.c: create/delete/rename/list/class/subscriptions.
+ *   mailbox.c, mailbox-index.c, fmt-mbox.c, fmt-mdir.c: opened
+ *       mailboxes, the index cache and the two on-disk formats.
+ *
+ * On-disk formats: docs/storage-format.md.
+ */
+#ifndef STORE_PRIVATE_H
+#define STORE_PRIVATE_H
+
+#include "store.h"
+#include "dict.h"
+
+#include <pthread.h>
+
+struct store {
+	char *base_dir;
+	char *main_domain;
+	pthread_mutex_t lock;   /* guards main_domain */
+};
+
+struct account {
+	struct store *store;
+	char *name;             /* canonical: user or user@domain */
+	char *user;             /* local part */
+	char *domain;           /* domain name */
+	bool main_domain;
+	enum account_type type;
+	/* Multi: ".../NAME.macnt"; single: ".../NAME" (no suffix). */
+	char *path;
+	char *settings_path;    /* account.settings or NAME.settings */
+	char *info_path;        /* account.info or NAME.info */
+	char *lock_path;        /* account.lock or NAME.lock */
+	/* flock()ed fd while locked, else -1; lock_depth for nesting. */
+	int lock_fd;
+	int lock_depth;
+	bool lock_exclusive;
+};
+
+/*
+ * The account lock: flock() on the lock file. Exclusive for every change
+ * (messages, flags, mailbox list, account.info, settings), shared for
+ * reads that need a consistent picture. Nests within one handle (an
+ * exclusive request inside a shared hold is a bug). Blocks until granted.
+ */
+int account_lock(struct account *account, bool exclusive);
+void account_unlock(struct account *account);
+
+/*
+ * Path of a mailbox's file or directory: "<account path>/<name>.mbox" or
+ * ".mdir" for multi accounts; "<account path>.mbox|.mdir" for single
+ * ones (name must be INBOX). Caller frees.
+ */
+char *account_mailbox_path(struct account *account, const char *name,
+			   enum mailbox_format format);
+/* Finds the existing mailbox file; -1 NOT_FOUND when none. */
+int account_mailbox_locate(struct account *account, const char *name,
+			   enum mailbox_format *format_r, char **path_r);
+/* Where the index cache of a mailbox lives (caller frees). */
+char *account_mailbox_index_path(struct account *account, const char *name,
+				 enum mailbox_format format);
+
+/*
+ * Durable per-mailbox state kept in account.info under
+ * Mailboxes = { NAME = { UIDValidity; UIDNext; HighestModSeq; Keywords;
+ * Class; }; }. These are the truth, not a cache: UIDNEXT here plus the
+ * UIDs in the mailbox files guarantee UIDs are never reused even when
+ * every index file is lost. Caller holds the account lock for _set.
+ */
+struct mailbox_meta {
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+	char *keywords[STORE_KEYWORDS_MAX];
+	unsigned int keyword_count;
+	char *class;
+};
+/* Reads the meta of name; a mailbox with no entry gets a fresh one
+   (uidvalidity from the clock, uidnext 1) which is NOT saved. */
+int account_mailbox_meta_get(struct account *account, const char *name,
+			     struct mailbox_meta *meta_r);
+int account_mailbox_meta_set(struct account *account, const char *name,
+			     const struct mailbox_meta *meta);
+int account_mailbox_meta_remove(struct account *account, const char *name);
+/* Moves the entry of old_name (and of its children) to new_name. */
+int account_mailbox_meta_rename(struct account *account,
+				const char *old_name, const char *new_name);
+void mailbox_meta_free(struct mailbox_meta *meta);
+
+/* A new UIDVALIDITY: seconds since the epoch, kept distinct from any
+   value used in this account before. */
+uint32_t account_new_uidvalidity(struct account *account);
+
+/* Normalises a mailbox name: "inbox" in any case -> "INBOX", also as
+   the first component ("inbox/x" -> "INBOX/x"). Caller frees. */
+char *store_mailbox_name_normalize(const char *name);
+
+/* Format-level operations used by store-mailbox-list.c. */
+int mailbox_files_create(struct account *account, const char *name,
+			 enum mailbox_format format);
+int mailbox_files_delete(struct account *account, const char *name,
+			 enum mailbox_format format);
+
+#endif
