@@ -5,7 +5,7 @@
  * use it.
  *
  *   value      = string | array | dictionary | datablock | "#NULL#"
- *   string     = atom | quoted       atom: [A-Za-z0-9._@%+\-!$&'*/:<>?^|~]+
+ *   string     = atom | quoted       atom: [A-Za-z0-9._@%+\-!$&'*:/<>?^|~]+
  *   quoted     = '"' { char | '\' escape } '"'
  *                escapes: \" \\ \r \n \t \e and \ddd (3 decimal digits)
  *   array      = '(' [ value { ',' value } ] ')'
