@@ -26,6 +26,10 @@ struct store {
 	char *base_dir;
 	char *main_domain;
 	pthread_mutex_t lock;   /* guards main_domain */
+	/* Earlier main_domain strings, freed by store_close() so pointers
+	   from store_main_domain() stay valid. */
+	char **old_domains;
+	unsigned int old_domain_count;
 };
 
 struct account {
@@ -44,6 +48,8 @@ struct account {
 	int lock_fd;
 	int lock_depth;
 	bool lock_exclusive;
+	/* Highest UIDVALIDITY this handle handed out. */
+	uint32_t last_uidvalidity;
 };
 
 /*
@@ -109,5 +115,52 @@ int mailbox_files_create(struct account *account, const char *name,
 			 enum mailbox_format format);
 int mailbox_files_delete(struct account *account, const char *name,
 			 enum mailbox_format format);
+
+/* ---- store core helpers (store.c, store-name.c, store-account.c) ---- */
+
+/* Directory holding the accounts of domain: <base>/Accounts for the main
+   domain (or NULL), else <base>/Domains/<domain>. Caller frees. */
+char *store_domain_dir(struct store *store, const char *domain);
+/* True when domain (any case) is the main domain's name. */
+bool store_domain_is_main(struct store *store, const char *domain);
+/*
+ * The store-wide administration lock (Settings/accounts.lock, flock):
+ * serialises creating, deleting and renaming accounts and domains. Taken
+ * before any account lock, never after. Blocks.
+ */
+int store_admin_lock(struct store *store, int *fd_r);
+void store_admin_unlock(int *fd);
+/* mkdir + fsync of the parent; an existing directory is fine. */
+int store_mkdir(const char *path);
+/* rm -rf through vfs (symlinks are removed, never followed); a path that
+   is already gone is fine. Does not fsync. */
+int store_remove_tree(const char *path);
+/* A hidden temp name in dir: "<dir>/.tmp-<pid>-<n>-<what>". Names
+   starting with '.' are never accounts, domains or mailboxes. Caller
+   frees. */
+char *store_temp_path(const char *dir, const char *what);
+/* Removes leftover temp entries of dead processes in dir. */
+void store_cleanup_temp(const char *dir);
+
+/* Appends name (taken over) to a names array; sorts one (strcmp). */
+void store_names_add(char ***names, unsigned int *count, char *name);
+void store_names_sort(char **names, unsigned int count);
+
+/* Lower-cased copy. Caller frees. */
+char *store_str_lower(const char *s);
+/* Whether one mailbox name component (not NUL-terminated, len bytes)
+   passes store_check_mailbox_name()'s component rules; top: it is the
+   first component. Sets no error. */
+bool store_mailbox_component_valid(const char *comp, size_t len, bool top);
+/* name is "INBOX" in any case. */
+bool store_mailbox_name_is_inbox(const char *name);
+
+/* Reads account.settings (or NAME.settings); a missing file is an empty
+   dictionary. Free with dict_value_free(). */
+int account_settings_read(struct account *account,
+			  struct dict_value **settings_r);
+/* Replaces the settings file durably (caller holds the exclusive lock). */
+int account_settings_write(struct account *account,
+			   const struct dict_value *settings);
 
 #endif
