@@ -118,8 +118,9 @@ dict_copy(const struct dict_value *value)
 }
 
 /* Capacity for n entries: a power of two, at least 4. The struct keeps
-   no capacity, so every append reallocates to this size (a no-op for
-   glibc when the size is unchanged). */
+   no capacity field; instead the allocation is always at least
+   slots_for(count), which removal keeps true, so growing only when
+   count + 1 crosses that bound stays amortised O(1). */
 static size_t
 slots_for(unsigned int n)
 {
@@ -137,6 +138,8 @@ value_grow(struct dict_value *value)
 
 	if (value->count == UINT32_MAX)
 		i_panic("dict: too many entries");
+	if (value->items != NULL && value->count + 1 <= slots_for(value->count))
+		return;
 	cap = slots_for(value->count + 1);
 	value->items = i_realloc(value->items, cap * sizeof(*value->items));
 	if (value->type == DICT_TYPE_DICT)
@@ -590,7 +593,7 @@ parse_entry(struct dict_parser *ps, unsigned int depth,
 	key_line = ps->line;
 	if (parse_string(ps, &key, "key or '}'") < 0)
 		goto out;
-	if (memchr(key.data, '\0', key.len) != NULL) {
+	if (strlen(buf_cstr(&key)) != key.len) {
 		i_assert(key_line == ps->line || ps->error == NULL);
 		ps->line = key_line;
 		(void)parse_error_at(ps, key_pos, "NUL byte in key");
