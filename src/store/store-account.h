@@ -10,6 +10,7 @@
 #define STORE_ACCOUNT_H
 
 #include "store-error.h"
+#include "store-mailbox.h"
 
 struct store;
 struct account;
@@ -38,6 +39,11 @@ struct account_scram {
  */
 int store_account_create(struct store *store, const char *name,
 			 enum account_type type, const char *password);
+/* Like store_account_create, with the format of a multi account's INBOX
+   (ignored for single-mailbox accounts, whose type decides it). */
+int store_account_create_ex(struct store *store, const char *name,
+			    enum account_type type, const char *password,
+			    enum mailbox_format inbox_format);
 int store_account_delete(struct store *store, const char *name);
 /* Renames within or across domains; refuses when NEW exists. */
 int store_account_rename(struct store *store, const char *old_name,
@@ -67,6 +73,16 @@ int store_account_type_parse(const char *name, enum account_type *type_r);
    hash. Returns 1 match, 0 mismatch, -1 error. */
 int store_account_verify_password(struct account *account,
 				  const char *password);
+/* Password rules: 1..1024 bytes. 0, or -1 with STORE_ERROR_INVALID. */
+int store_check_password(const char *password);
+/* Computes a SCRAM-SHA-256 verifier (RFC 5802 §3): SaltedPassword =
+   PBKDF2-HMAC-SHA-256(password, salt, iterations), StoredKey =
+   SHA-256(HMAC(SaltedPassword, "Client Key")), ServerKey =
+   HMAC(SaltedPassword, "Server Key"). salt_len must be
+   STORE_SCRAM_SALT_LEN. CPU-bound (iterations HMACs). 0 or -1. */
+int store_scram_compute(const char *password, const unsigned char *salt,
+			size_t salt_len, unsigned int iterations,
+			struct account_scram *scram_r);
 /* 0 and the verifier, or -1 (STORE_ERROR_NOT_FOUND: none stored). */
 int store_account_get_scram(struct account *account,
 			    struct account_scram *scram_r);

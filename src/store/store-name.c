@@ -21,6 +21,13 @@
 static const char *const reserved_infixes[] = { ".mbox", ".mdir" };
 /* Endings kept for caches, locks and temp files. */
 static const char *const reserved_endings[] = { ".idx", ".lock", ".tmp" };
+/* The same for account names, whose files sit side by side in a domain
+   directory: NAME.macnt/, NAME.settings, NAME.info, NAME.lock,
+   NAME.mbox, NAME.mdir/, NAME.mbox.idx. */
+static const char *const account_infixes[] = { ".macnt", ".mbox", ".mdir" };
+static const char *const account_endings[] = {
+	".settings", ".info", ".lock", ".idx", ".tmp",
+};
 /* Top-level components starting with this are the account's own files
    (account.settings, account.info, account.lock, account.web/). */
 #define ACCOUNT_FILE_PREFIX "account."
@@ -83,6 +90,47 @@ store_check_domain_name(const char *domain)
 	}
 }
 
+static bool
+has_reserved_infix(const char *comp, size_t len, const char *infix)
+{
+	size_t ilen = strlen(infix), i;
+
+	for (i = 0; i + ilen <= len; i++) {
+		if (strncasecmp(comp + i, infix, ilen) == 0 &&
+		    (i + ilen == len || comp[i + ilen] == '.'))
+			return true;
+	}
+	return false;
+}
+
+static bool
+has_ending(const char *name, size_t len, const char *ending)
+{
+	size_t elen = strlen(ending);
+
+	return len >= elen && strncasecmp(name + len - elen, ending, elen) == 0;
+}
+
+/* Whether name (len bytes) holds one of infixes before a '.' or its end,
+   or ends in one of endings. */
+static bool
+has_reserved_part(const char *name, size_t len,
+		  const char *const *infixes, unsigned int infix_count,
+		  const char *const *endings, unsigned int ending_count)
+{
+	unsigned int i;
+
+	for (i = 0; i < infix_count; i++) {
+		if (has_reserved_infix(name, len, infixes[i]))
+			return true;
+	}
+	for (i = 0; i < ending_count; i++) {
+		if (has_ending(name, len, endings[i]))
+			return true;
+	}
+	return false;
+}
+
 /* The local part of an account name: [a-z0-9._+-], not starting with
    '.' or '-' (hidden and temp files start with '.'), 1..64 bytes. Upper
    case letters are accepted and mean their lower case. */
@@ -109,6 +157,13 @@ check_account_local(const char *name, size_t len)
 				"invalid account name: only letters, digits "
 				"and . _ + - are allowed");
 	}
+	if (has_reserved_part(name, len, account_infixes,
+			      N_ELEMENTS(account_infixes), account_endings,
+			      N_ELEMENTS(account_endings)))
+		return store_set_error(STORE_ERROR_INVALID,
+			"invalid account name: must not contain .macnt, .mbox "
+			"or .mdir, nor end in .settings, .info, .lock, .idx "
+			"or .tmp");
 	return 0;
 }
 
@@ -185,25 +240,9 @@ check_mailbox_chars(const char *name)
 	return 0;
 }
 
-static bool
-has_reserved_infix(const char *comp, size_t len, const char *infix)
-{
-	size_t ilen = strlen(infix), i;
-
-	for (i = 0; i + ilen <= len; i++) {
-		if (strncasecmp(comp + i, infix, ilen) == 0 &&
-		    (i + ilen == len || comp[i + ilen] == '.'))
-			return true;
-	}
-	return false;
-}
-
 static const char *
 component_problem(const char *comp, size_t len, bool top)
 {
-	unsigned int i;
-	size_t elen;
-
 	if (len == 0)
 		return "empty hierarchy component (leading, trailing or "
 			"double '/')";
@@ -219,18 +258,14 @@ component_problem(const char *comp, size_t len, bool top)
 	    strncasecmp(comp, ACCOUNT_FILE_PREFIX,
 			strlen(ACCOUNT_FILE_PREFIX)) == 0)
 		return "names starting with 'account.' are reserved";
-	for (i = 0; i < N_ELEMENTS(reserved_infixes); i++) {
-		if (has_reserved_infix(comp, len, reserved_infixes[i]))
-			return "a component must not contain '.mbox' or "
-				"'.mdir' before a '.' or its end";
-	}
-	for (i = 0; i < N_ELEMENTS(reserved_endings); i++) {
-		elen = strlen(reserved_endings[i]);
-		if (len >= elen && strncasecmp(comp + len - elen,
-					       reserved_endings[i], elen) == 0)
-			return "a component must not end in '.idx', '.lock' "
-				"or '.tmp'";
-	}
+	if (has_reserved_part(comp, len, reserved_infixes,
+			      N_ELEMENTS(reserved_infixes), NULL, 0))
+		return "a component must not contain '.mbox' or '.mdir' "
+			"before a '.' or its end";
+	if (has_reserved_part(comp, len, NULL, 0, reserved_endings,
+			      N_ELEMENTS(reserved_endings)))
+		return "a component must not end in '.idx', '.lock' or "
+			"'.tmp'";
 	return NULL;
 }
 

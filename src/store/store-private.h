@@ -162,5 +162,40 @@ int account_settings_read(struct account *account,
 /* Replaces the settings file durably (caller holds the exclusive lock). */
 int account_settings_write(struct account *account,
 			   const struct dict_value *settings);
+/* Reads a dictionary file (a missing file is an empty dictionary;
+   CORRUPT when it does not parse) / replaces one durably. */
+int store_dict_file_read(const char *path, struct dict_value **dict_r);
+int store_dict_file_write(const char *path, const struct dict_value *dict);
+/* Puts a crypt(3) hash and a SCRAM-SHA-256 verifier of password into a
+   settings dictionary (store-password.c). */
+int account_settings_set_password(struct dict_value *settings,
+				  const char *password);
+/* Constant-time check of password against a crypt(3) hash: 1 match,
+   0 mismatch, -1 (CORRUPT) unusable hash. */
+int store_password_verify_hash(const char *hash, const char *password);
+/* account.info (store-info.c). _read takes no lock (the file is
+   replaced atomically) and reads a corrupt file as empty; _update runs
+   cb on the parsed file under the exclusive account lock and writes the
+   result durably when cb returns 0. */
+int account_info_read(struct account *account, struct dict_value **info_r);
+typedef int account_info_update_cb_t(struct dict_value *info, void *context);
+int account_info_update(struct account *account, account_info_update_cb_t *cb,
+			void *context);
+enum meta_move_flags {
+	/* Move the entries of name's descendants too. */
+	META_MOVE_CHILDREN = 0x01,
+	/* Copy: leave the old entries in place. */
+	META_MOVE_KEEP_OLD = 0x02,
+};
+int account_mailbox_meta_move(struct account *account, const char *old_name,
+			      const char *new_name,
+			      enum meta_move_flags flags);
+/* Removes name's entry and, with children, its descendants'. */
+int account_mailbox_meta_remove_ex(struct account *account, const char *name,
+				   bool children);
+
+/* Multi accounts: recreates a missing INBOX (an INBOX rename cut short
+   by a crash) as an empty mbox with a new UIDVALIDITY. */
+int account_inbox_repair(struct account *account);
 
 #endif

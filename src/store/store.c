@@ -55,23 +55,20 @@ main_settings_path(struct store *store)
 	return i_strdup_printf("%s/Settings/Main.settings", store->base_dir);
 }
 
-/* Reads Settings/Main.settings; a missing file is an empty dictionary. */
-static int
-main_settings_read(struct store *store, struct dict_value **dict_r)
+/* Reads a dictionary file; a missing file is an empty dictionary. */
+int
+store_dict_file_read(const char *path, struct dict_value **dict_r)
 {
-	char *path = main_settings_path(store);
 	unsigned char *data;
 	char *error;
 	size_t len;
 	int ret = 0;
 
 	if (vfs_read_file(path, &data, &len) == -1) {
-		if (errno == ENOENT)
-			*dict_r = dict_new_dict();
-		else
-			ret = store_set_syscall_error("read", path);
-		free(path);
-		return ret;
+		if (errno != ENOENT)
+			return store_set_syscall_error("read", path);
+		*dict_r = dict_new_dict();
+		return 0;
 	}
 	if (dict_parse(data, len, dict_r, &error) == -1) {
 		log_warnx("%s: %s", path, error);
@@ -85,7 +82,22 @@ main_settings_read(struct store *store, struct dict_value **dict_r)
 				      "%s: not a dictionary", path);
 	}
 	free(data);
-	free(path);
+	return ret;
+}
+
+int
+store_dict_file_write(const char *path, const struct dict_value *dict)
+{
+	buf_t text = BUF_INIT;
+	int ret = 0;
+
+	dict_print(&text, dict, true);
+	buf_append_c(&text, '\n');
+	if (vfs_write_file_atomic(path, text.data, text.len) == -1)
+		ret = store_set_syscall_error("write", path);
+	/* Settings may hold password hashes. */
+	explicit_bzero(text.data, text.len);
+	buf_deinit(&text);
 	return ret;
 }
 
@@ -94,8 +106,13 @@ store_load_main_domain(struct store *store)
 {
 	struct dict_value *settings;
 	const char *domain;
+	char *path;
+	int ret;
 
-	if (main_settings_read(store, &settings) == -1)
+	path = main_settings_path(store);
+	ret = store_dict_file_read(path, &settings);
+	free(path);
+	if (ret == -1)
 		return -1;
 	domain = dict_get_str(settings, "DomainName");
 	if (domain == NULL)
@@ -216,7 +233,6 @@ int
 store_set_main_domain(struct store *store, const char *domain)
 {
 	struct dict_value *settings = NULL;
-	buf_t text = BUF_INIT;
 	char *lower, *path = NULL;
 	int fd = -1, ret = -1;
 
@@ -231,23 +247,18 @@ store_set_main_domain(struct store *store, const char *domain)
 				"%s is a secondary domain", lower);
 		goto out;
 	}
-	if (main_settings_read(store, &settings) == -1)
+	path = main_settings_path(store);
+	if (store_dict_file_read(path, &settings) == -1)
 		goto out;
 	dict_set_str(settings, "DomainName", lower);
-	dict_print(&text, settings, true);
-	buf_append_c(&text, '\n');
-	path = main_settings_path(store);
-	if (vfs_write_file_atomic(path, text.data, text.len) == -1) {
-		store_set_syscall_error("write", path);
+	if (store_dict_file_write(path, settings) == -1)
 		goto out;
-	}
 	store_replace_main_domain(store, lower);
 	lower = NULL;
 	ret = 0;
 out:
 	store_admin_unlock(&fd);
 	dict_value_free(&settings);
-	buf_deinit(&text);
 	free(path);
 	free(lower);
 	return ret;
