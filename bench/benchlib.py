@@ -117,17 +117,23 @@ def timed(argv, timeout, env=None, out_path=None, cwd=None):
         return time.perf_counter() - t0, p
 
 
-def callgrind(argv, workdir, timeout, env=None, out_path=None):
+def callgrind(argv, workdir, timeout, env=None, out_path=None,
+              prefix=()):
     """Instructions executed by argv and every process it execs or
-    forks (valgrind --tool=callgrind --trace-children=yes)."""
-    prefix = os.path.join(workdir, "callgrind.out")
+    forks (valgrind --tool=callgrind --trace-children=yes). prefix goes
+    before valgrind (e.g. setpriv: a program that drops privileges
+    after valgrind created its profile file could not write it)."""
+    outfile = os.path.join(workdir, "callgrind.out")
+    # The measured program may drop privileges (doveadm runs as the
+    # mail user) and must still write its profile here.
+    os.chmod(workdir, 0o1777)
     for f in os.listdir(workdir):
         if f.startswith("callgrind.out"):
             os.unlink(os.path.join(workdir, f))
     vg = ["valgrind", "--tool=callgrind", "--trace-children=yes",
-          f"--callgrind-out-file={prefix}.%p", "--quiet"]
+          f"--callgrind-out-file={outfile}.%p", "--quiet"]
     with open(out_path or os.devnull, "wb") as out:
-        run(vg + list(argv), timeout, env=env, stdout=out)
+        run(list(prefix) + vg + list(argv), timeout, env=env, stdout=out)
     total = 0
     for f in os.listdir(workdir):
         if not f.startswith("callgrind.out."):
@@ -186,7 +192,8 @@ def _rotational(dev):
         p = f"/sys/block/{cand}/queue/rotational"
         if os.path.exists(p):
             with open(p) as f:
-                return "HDD" if f.read().strip() == "1" else "SSD/virtual"
+                return ("rotational" if f.read().strip() == "1"
+                        else "non-rotational")
     return "?"
 
 

@@ -7,7 +7,7 @@ reports messages/s and MB/s.
 Each connection is its own process (no GIL between them). All messages
 are generated and dot-stuffed before the clock starts; the workers then
 connect, say LHLO, wait on a barrier, and deliver their share (message i
-goes to worker i % C and to recipient i % K). Each transaction is one
+goes to worker i % C and to a recipient picked by rcpt_of(i, K)). Each transaction is one
 pipelined group (RFC 2920): MAIL, RCPT..., DATA in one write, their
 replies, then the body and one reply per recipient (RFC 2033 §4.2).
 A connection is reused for --per-conn messages, then QUIT and reconnect.
@@ -125,6 +125,12 @@ class Conn:
         self.sock.close()
 
 
+def rcpt_of(i, k):
+    """Recipient index of message i: spread over the K accounts so that
+    concurrent connections often, but not always, hit the same one."""
+    return ((i * 2654435761) >> 7) % k
+
+
 def _worker(wid, args, msgs, rcpts, barrier, results):
     """Delivers messages wid, wid+C, wid+2C, ... on one connection at a
     time. Puts (wid, t_start, t_end, delivered, failed, bytes, error)."""
@@ -149,7 +155,8 @@ def _worker(wid, args, msgs, rcpts, barrier, results):
                 conn.quit()
                 conn = Conn(args.host, args.port)
                 in_conn = 0
-            to = [rcpts[(i + j) % len(rcpts)]
+            first = rcpt_of(i, len(rcpts))
+            to = [rcpts[(first + j) % len(rcpts)]
                   for j in range(args.rcpts_per_msg)]
             got = conn.deliver(sender, to, msgs[i])
             in_conn += 1
