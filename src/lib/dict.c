@@ -89,34 +89,6 @@ dict_value_free(struct dict_value **_value)
 	free(value);
 }
 
-struct dict_value *
-dict_copy(const struct dict_value *value)
-{
-	struct dict_value *copy;
-	unsigned int i;
-
-	switch (value->type) {
-	case DICT_TYPE_STRING:
-	case DICT_TYPE_DATA:
-		return dict_new_bytes(value->type, value->data, value->len);
-	case DICT_TYPE_NULL:
-		return dict_new_null();
-	case DICT_TYPE_ARRAY:
-		copy = dict_new_array();
-		for (i = 0; i < value->count; i++)
-			dict_array_add(copy, dict_copy(value->items[i]));
-		return copy;
-	case DICT_TYPE_DICT:
-		copy = dict_new_dict();
-		for (i = 0; i < value->count; i++) {
-			dict_set(copy, value->keys[i],
-				 dict_copy(value->items[i]));
-		}
-		return copy;
-	}
-	i_panic("dict_copy: bad type %d", (int)value->type);
-}
-
 /* Capacity for n entries: a power of two, at least 4. The struct keeps
    no capacity field; instead the allocation is always at least
    slots_for(count), which removal keeps true, so growing only when
@@ -202,6 +174,16 @@ dict_remove_at(struct dict_value *dict, unsigned int idx)
 	dict->count--;
 }
 
+/* Adds key (not yet present) at the end. */
+static void
+dict_append(struct dict_value *dict, const char *key,
+	    struct dict_value *item)
+{
+	value_grow(dict);
+	dict->keys[dict->count] = i_strdup(key);
+	dict->items[dict->count++] = item;
+}
+
 void
 dict_set(struct dict_value *dict, const char *key, struct dict_value *item)
 {
@@ -215,9 +197,7 @@ dict_set(struct dict_value *dict, const char *key, struct dict_value *item)
 			dict_value_free(&dict->items[idx]);
 		dict->items[idx] = item;
 	} else if (item != NULL) {
-		value_grow(dict);
-		dict->keys[dict->count] = i_strdup(key);
-		dict->items[dict->count++] = item;
+		dict_append(dict, key, item);
 	}
 }
 
@@ -258,6 +238,34 @@ dict_get_uint(const struct dict_value *dict, const char *key,
 	}
 	*n_r = n;
 	return 0;
+}
+
+struct dict_value *
+dict_copy(const struct dict_value *value)
+{
+	struct dict_value *copy;
+	unsigned int i;
+
+	switch (value->type) {
+	case DICT_TYPE_STRING:
+	case DICT_TYPE_DATA:
+		return dict_new_bytes(value->type, value->data, value->len);
+	case DICT_TYPE_NULL:
+		return dict_new_null();
+	case DICT_TYPE_ARRAY:
+		copy = dict_new_array();
+		for (i = 0; i < value->count; i++)
+			dict_array_add(copy, dict_copy(value->items[i]));
+		return copy;
+	case DICT_TYPE_DICT:
+		copy = dict_new_dict();
+		for (i = 0; i < value->count; i++) {
+			dict_append(copy, value->keys[i],
+				    dict_copy(value->items[i]));
+		}
+		return copy;
+	}
+	i_panic("dict_copy: bad type %d", (int)value->type);
 }
 
 /* ------------------------------------------------------------------ */
@@ -320,22 +328,64 @@ is_space(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Records the first error, at byte offset pos (which must lie on the
-   current line or at its end). */
-static int ATTR_FORMAT(3, 4)
-parse_error_at(struct dict_parser *ps, size_t pos, const char *fmt, ...)
+/* A remembered position, for errors reported after the parser moved on
+   (possibly past newlines). */
+struct dict_mark {
+	size_t pos, line_start;
+	unsigned int line;
+};
+
+static struct dict_mark
+mark(const struct dict_parser *ps)
 {
-	va_list args;
+	struct dict_mark m = {
+		.pos = ps->pos, .line_start = ps->line_start, .line = ps->line
+	};
+
+	return m;
+}
+
+static int ATTR_FORMAT(3, 0)
+parse_verror(struct dict_parser *ps, const struct dict_mark *m,
+	     const char *fmt, va_list args)
+{
 	char *msg;
 
 	if (ps->error != NULL)
 		return -1;
-	va_start(args, fmt);
 	msg = i_strdup_vprintf(fmt, args);
-	va_end(args);
-	ps->error = i_strdup_printf("line %u, column %zu: %s", ps->line,
-				    pos - ps->line_start + 1, msg);
+	ps->error = i_strdup_printf("line %u, column %zu: %s", m->line,
+				    m->pos - m->line_start + 1, msg);
 	free(msg);
+	return -1;
+}
+
+/* Records the first error, at mark m. Returns -1. */
+static int ATTR_FORMAT(3, 4)
+parse_error_mark(struct dict_parser *ps, const struct dict_mark *m,
+		 const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	(void)parse_verror(ps, m, fmt, args);
+	va_end(args);
+	return -1;
+}
+
+/* Records the first error, at byte offset pos, which must lie on the
+   current line (or at its end). Returns -1. */
+static int ATTR_FORMAT(3, 4)
+parse_error_at(struct dict_parser *ps, size_t pos, const char *fmt, ...)
+{
+	struct dict_mark m = mark(ps);
+	va_list args;
+
+	i_assert(pos >= ps->line_start);
+	m.pos = pos;
+	va_start(args, fmt);
+	(void)parse_verror(ps, &m, fmt, args);
+	va_end(args);
 	return -1;
 }
 
@@ -441,9 +491,7 @@ parse_escape(struct dict_parser *ps, buf_t *out)
 static int
 parse_quoted(struct dict_parser *ps, buf_t *out)
 {
-	size_t open_pos = ps->pos;
-	unsigned int open_line = ps->line;
-	size_t open_line_start = ps->line_start;
+	struct dict_mark open = mark(ps);
 
 	advance(ps);
 	while (ps->pos < ps->len) {
@@ -467,9 +515,7 @@ parse_quoted(struct dict_parser *ps, buf_t *out)
 		buf_append(out, ps->text + run, ps->pos - run);
 	}
 	/* report where the string began: that is what the user must fix */
-	ps->line = open_line;
-	ps->line_start = open_line_start;
-	return parse_error_at(ps, open_pos, "unterminated string");
+	return parse_error_mark(ps, &open, "unterminated string");
 }
 
 static void
@@ -525,26 +571,20 @@ parse_hash(struct dict_parser *ps, struct dict_value **value_r)
 static int
 parse_data(struct dict_parser *ps, struct dict_value **value_r)
 {
-	size_t open_pos = ps->pos, start;
-	unsigned int open_line = ps->line;
-	size_t open_line_start = ps->line_start;
+	struct dict_mark open = mark(ps);
 	buf_t data = BUF_INIT;
+	size_t start;
 
 	advance(ps);
 	start = ps->pos;
 	while (ps->pos < ps->len && ps->text[ps->pos] != ']')
 		advance(ps);
-	if (ps->pos >= ps->len) {
-		ps->line = open_line;
-		ps->line_start = open_line_start;
-		return parse_error_at(ps, open_pos, "unterminated data block");
-	}
+	if (ps->pos >= ps->len)
+		return parse_error_mark(ps, &open, "unterminated data block");
 	if (base64_decode(&data, (const char *)ps->text + start,
 			  ps->pos - start) < 0) {
 		buf_deinit(&data);
-		ps->line = open_line;
-		ps->line_start = open_line_start;
-		return parse_error_at(ps, open_pos, "invalid base64 data");
+		return parse_error_mark(ps, &open, "invalid base64 data");
 	}
 	advance(ps);
 	*value_r = dict_new_bytes(DICT_TYPE_DATA, data.data, data.len);
@@ -577,36 +617,92 @@ parse_array(struct dict_parser *ps, unsigned int depth,
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* Key index: duplicate detection in linear time                       */
+/* ------------------------------------------------------------------ */
+
+/* An open-addressing hash set over the keys of the dictionary being
+   parsed, so a 16 MB file of distinct keys does not cost n^2 strcmp()s.
+   Slots hold entry index + 1; 0 is empty. */
+struct key_index {
+	unsigned int *slots;
+	size_t mask;
+};
+
+static size_t
+key_hash(const char *key)
+{
+	size_t h = 2166136261u;
+
+	for (; *key != '\0'; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h;
+}
+
+/* The slot holding key in dict's index, or the empty slot for it. */
+static unsigned int *
+key_index_slot(const struct key_index *index,
+	       const struct dict_value *dict, const char *key)
+{
+	size_t i = key_hash(key) & index->mask;
+
+	while (index->slots[i] != 0 &&
+	       strcmp(dict->keys[index->slots[i] - 1], key) != 0)
+		i = (i + 1) & index->mask;
+	return &index->slots[i];
+}
+
+/* Makes room for one more key (load factor at most 1/2). */
+static void
+key_index_reserve(struct key_index *index, const struct dict_value *dict)
+{
+	size_t size = index->mask + 1;
+	unsigned int i;
+
+	if (index->slots != NULL && (size_t)dict->count + 1 <= size / 2)
+		return;
+	size = index->slots == NULL ? 16 : size * 2;
+	free(index->slots);
+	index->slots = i_malloc(size * sizeof(*index->slots));
+	index->mask = size - 1;
+	for (i = 0; i < dict->count; i++)
+		*key_index_slot(index, dict, dict->keys[i]) = i + 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parser: dictionaries                                                */
+/* ------------------------------------------------------------------ */
+
 /* One "key = value ;" entry. */
 static int
 parse_entry(struct dict_parser *ps, unsigned int depth,
-	    struct dict_value *dict)
+	    struct dict_value *dict, struct key_index *index)
 {
 	struct dict_value *item;
+	struct dict_mark key_mark;
+	unsigned int *slot;
 	buf_t key = BUF_INIT;
-	size_t key_pos;
-	unsigned int key_line;
 	int ret = -1;
 
 	skip_space(ps);
-	key_pos = ps->pos;
-	key_line = ps->line;
+	key_mark = mark(ps);
 	if (parse_string(ps, &key, "key or '}'") < 0)
 		goto out;
 	if (strlen(buf_cstr(&key)) != key.len) {
-		i_assert(key_line == ps->line || ps->error == NULL);
-		ps->line = key_line;
-		(void)parse_error_at(ps, key_pos, "NUL byte in key");
+		(void)parse_error_mark(ps, &key_mark, "NUL byte in key");
 		goto out;
 	}
-	if (dict_find(dict, buf_cstr(&key)) >= 0) {
-		(void)parse_error_at(ps, key_pos, "duplicate key");
+	key_index_reserve(index, dict);
+	slot = key_index_slot(index, dict, buf_cstr(&key));
+	if (*slot != 0) {
+		(void)parse_error_mark(ps, &key_mark, "duplicate key");
 		goto out;
 	}
 	if (expect(ps, '=', "'='") < 0 ||
 	    parse_value(ps, depth, &item) < 0)
 		goto out;
-	dict_set(dict, buf_cstr(&key), item);
+	dict_append(dict, buf_cstr(&key), item);
+	*slot = dict->count;
 	ret = expect(ps, ';', "';'");
 out:
 	buf_deinit(&key);
@@ -618,13 +714,20 @@ static int
 parse_dict(struct dict_parser *ps, unsigned int depth,
 	   struct dict_value *dict)
 {
+	struct key_index index = { NULL, 0 };
+	int ret = 0;
+
 	advance(ps);
 	while (peek(ps) != '}') {
-		if (parse_entry(ps, depth, dict) < 0)
-			return -1;
+		if (parse_entry(ps, depth, dict, &index) < 0) {
+			ret = -1;
+			break;
+		}
 	}
-	advance(ps);
-	return 0;
+	if (ret == 0)
+		advance(ps);
+	free(index.slots);
+	return ret;
 }
 
 static int

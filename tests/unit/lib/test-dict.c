@@ -313,6 +313,11 @@ test_dict_errors(void **state)
 			   "line 1, column 2: unexpected '(', expected key or '}'");
 	assert_parse_error("{#NULL#=b;}",
 			   "line 1, column 2: unexpected '#', expected key or '}'");
+	/* positions of keys that span lines point at their start */
+	assert_parse_error("{\"a\nb\"=1;\n \"a\nb\"=2;}",
+			   "line 3, column 2: duplicate key");
+	assert_parse_error("{x=1;\n  \"a\n\\000\"=2;}",
+			   "line 2, column 3: NUL byte in key");
 	assert_parse_error("{a=b;",
 			   "line 1, column 6: unexpected end of input, "
 			   "expected key or '}'");
@@ -431,6 +436,33 @@ test_long_array(void **state)
 	assert_string_equal((const char *)value->items[99999]->data, "99999");
 	assert_round_trip(value);
 	dict_value_free(&value);
+	buf_deinit(&text);
+}
+
+/* Many distinct keys parse in linear time; a duplicate far in is found. */
+static void
+test_long_dict(void **state)
+{
+	buf_t text = BUF_INIT;
+	struct dict_value *value;
+	unsigned int i;
+	char *error;
+
+	buf_append_c(&text, '{');
+	for (i = 0; i < 200000; i++)
+		buf_printf(&text, "k%u=%u;", i, i);
+	buf_append_c(&text, '}');
+	value = parse_ok(buf_cstr(&text));
+	assert_int_equal(value->count, 200000);
+	assert_string_equal(value->keys[123456], "k123456");
+	assert_round_trip(value);
+	dict_value_free(&value);
+
+	buf_truncate(&text, text.len - 1);
+	buf_append_str(&text, "k199999=x;}");
+	assert_int_equal(dict_parse(text.data, text.len, &value, &error), -1);
+	assert_non_null(strstr(error, ": duplicate key"));
+	free(error);
 	buf_deinit(&text);
 }
 
@@ -762,6 +794,7 @@ main(void)
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_long_array),
+		cmocka_unit_test(test_long_dict),
 		cmocka_unit_test(test_print_compact),
 		cmocka_unit_test(test_print_pretty),
 		cmocka_unit_test(test_print_quoting),
