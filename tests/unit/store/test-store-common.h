@@ -92,6 +92,18 @@ store_test_teardown(void **state)
 	return 0;
 }
 
+/* Creates account name (no password) and opens it. */
+static inline struct account *
+store_test_new_account(struct store_test *t, const char *name,
+		       enum account_type type)
+{
+	struct account *account;
+
+	assert_int_equal(store_account_create(t->store, name, type, NULL), 0);
+	assert_int_equal(store_account_open(t->store, name, &account), 0);
+	return account;
+}
+
 /* Path under the base directory. Caller frees. */
 static inline char *
 store_test_path(struct store_test *t, const char *rel)

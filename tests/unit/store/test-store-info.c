@@ -14,23 +14,12 @@
 #define INFO_PROCS 3
 #define INFO_ROUNDS 8
 
-static struct account *
-open_new_account(struct store_test *t, const char *name,
-		 enum account_type type)
-{
-	struct account *account;
-
-	assert_int_equal(store_account_create(t->store, name, type, NULL), 0);
-	assert_int_equal(store_account_open(t->store, name, &account), 0);
-	return account;
-}
-
 static void
 test_meta_fresh_not_saved(void **state)
 {
 	struct store_test *t = *state;
-	struct account *account = open_new_account(t, "john",
-						   ACCOUNT_TYPE_MULTI);
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
 	struct mailbox_meta meta;
 	time_t now = time(NULL);
 	char *text;
@@ -51,8 +40,8 @@ static void
 test_meta_roundtrip(void **state)
 {
 	struct store_test *t = *state;
-	struct account *account = open_new_account(t, "john",
-						   ACCOUNT_TYPE_MULTI);
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
 	struct mailbox_meta meta, back;
 	struct store *store;
 
@@ -107,8 +96,8 @@ static void
 test_uidvalidity_increases(void **state)
 {
 	struct store_test *t = *state;
-	struct account *account = open_new_account(t, "john",
-						   ACCOUNT_TYPE_MULTI);
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
 	struct account *other;
 	struct mailbox_meta meta;
 	uint32_t last = 0;
@@ -150,8 +139,8 @@ static void
 test_meta_move(void **state)
 {
 	struct store_test *t = *state;
-	struct account *account = open_new_account(t, "john",
-						   ACCOUNT_TYPE_MULTI);
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
 	static const char *const names[] = { "A", "A/b", "A/b/c", "AB", "A-x" };
 	struct mailbox_meta meta;
 	unsigned int i;
@@ -198,7 +187,8 @@ static void
 test_foreign_keys_kept(void **state)
 {
 	struct store_test *t = *state;
-	struct account *account = open_new_account(t, "sam", ACCOUNT_TYPE_MBOX);
+	struct account *account =
+		store_test_new_account(t, "sam", ACCOUNT_TYPE_MBOX);
 	struct mailbox_meta meta;
 	char *text;
 
@@ -229,8 +219,8 @@ static void
 test_corrupt_info(void **state)
 {
 	struct store_test *t = *state;
-	struct account *account = open_new_account(t, "john",
-						   ACCOUNT_TYPE_MULTI);
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
 	struct mailbox_meta meta;
 
 	store_test_write(t, "Accounts/john.macnt/account.info",
@@ -297,8 +287,8 @@ static void
 test_concurrent_updates(void **state)
 {
 	struct store_test *t = *state;
-	struct account *account = open_new_account(t, "john",
-						   ACCOUNT_TYPE_MULTI);
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
 	struct mailbox_meta meta;
 	pid_t pids[INFO_PROCS];
 	unsigned int i, j;

@@ -18,17 +18,6 @@ struct expect_info {
 	bool has_children;
 };
 
-static struct account *
-open_new_account(struct store_test *t, const char *name,
-		 enum account_type type)
-{
-	struct account *account;
-
-	assert_int_equal(store_account_create(t->store, name, type, NULL), 0);
-	assert_int_equal(store_account_open(t->store, name, &account), 0);
-	return account;
-}
-
 static void
 assert_list(struct account *account, const struct expect_info *expect,
 	    unsigned int count)
@@ -66,10 +55,10 @@ static void
 test_paths(void **state)
 {
 	struct store_test *t = *state;
-	struct account *multi = open_new_account(t, "john",
-						 ACCOUNT_TYPE_MULTI);
-	struct account *single = open_new_account(t, "sam",
-						  ACCOUNT_TYPE_MDIR);
+	struct account *multi =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
+	struct account *single =
+		store_test_new_account(t, "sam", ACCOUNT_TYPE_MDIR);
 	enum mailbox_format format;
 	char *path, *expect;
 
@@ -141,8 +130,8 @@ test_create_and_list(void **state)
 		{ "Zed", false, false },
 	};
 	struct store_test *t = *state;
-	struct account *account = open_new_account(t, "john",
-						   ACCOUNT_TYPE_MULTI);
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
 	struct mailbox_info *infos;
 	enum mailbox_format format;
 	unsigned int count;
@@ -215,8 +204,8 @@ static void
 test_classes(void **state)
 {
 	struct store_test *t = *state;
-	struct account *account = open_new_account(t, "john",
-						   ACCOUNT_TYPE_MULTI);
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
 	struct mailbox_info *infos;
 	unsigned int count;
 	char *class;
@@ -264,8 +253,8 @@ test_delete(void **state)
 		{ "A/B", true, false }, { "Keep", true, false },
 	};
 	struct store_test *t = *state;
-	struct account *account = open_new_account(t, "john",
-						   ACCOUNT_TYPE_MULTI);
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
 	char *before, *now;
 	uint32_t old;
 
@@ -331,8 +320,8 @@ test_rename(void **state)
 		{ "New/Name/Child/Leaf", true, false }, { "Other", true, false },
 	};
 	struct store_test *t = *state;
-	struct account *account = open_new_account(t, "john",
-						   ACCOUNT_TYPE_MULTI);
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
 	uint32_t v_box, v_child;
 	char *class, *before, *now;
 
@@ -448,8 +437,8 @@ static void
 test_inbox_repair(void **state)
 {
 	struct store_test *t = *state;
-	struct account *account = open_new_account(t, "john",
-						   ACCOUNT_TYPE_MULTI);
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
 	uint32_t old = uidvalidity_of(account, "INBOX");
 	char *path;
 
@@ -471,8 +460,8 @@ test_single_account(void **state)
 		{ "INBOX", true, false },
 	};
 	struct store_test *t = *state;
-	struct account *account = open_new_account(t, "sam",
-						   ACCOUNT_TYPE_MBOX);
+	struct account *account =
+		store_test_new_account(t, "sam", ACCOUNT_TYPE_MBOX);
 	const char *text;
 
 	assert_list(account, expect, N_ELEMENTS(expect));
@@ -505,8 +494,8 @@ static void
 test_subscriptions(void **state)
 {
 	struct store_test *t = *state;
-	struct account *account = open_new_account(t, "john",
-						   ACCOUNT_TYPE_MULTI);
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
 	char **names;
 	unsigned int count;
 
@@ -559,8 +548,8 @@ static void
 test_concurrent_create(void **state)
 {
 	struct store_test *t = *state;
-	struct account *account = open_new_account(t, "john",
-						   ACCOUNT_TYPE_MULTI);
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
 	struct mailbox_info *infos;
 	struct mailbox_meta meta;
 	struct store *store;
