@@ -98,6 +98,8 @@ void
 buf_consume(buf_t *buf, size_t n)
 {
 	i_assert(n <= buf->len);
+	if (n == 0)
+		return;
 	memmove(buf->data, buf->data + n, buf->len - n);
 	buf->len -= n;
 	buf->data[buf->len] = '\0';
@@ -127,6 +129,7 @@ buf_steal(buf_t *buf, size_t *len_r)
 	unsigned char *data;
 
 	buf_reserve(buf, 0);
+	buf->data[buf->len] = '\0';
 	data = buf->data;
 	*len_r = buf->len;
 	buf_init(buf);

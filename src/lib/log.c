@@ -32,7 +32,7 @@ log_debug_enabled(void)
 	return log_min_level <= LOG_LEVEL_DEBUG;
 }
 
-static void
+static void ATTR_FORMAT(4, 0)
 log_vline(enum log_level level, const char *tag, const char *suffix,
 	  const char *fmt, va_list args)
 {
