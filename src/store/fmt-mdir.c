@@ -293,7 +293,8 @@ mdir_scan(const char *dir, bool repair, struct fmt_scan *scan, buf_t *report)
 	closedir(d);
 	if (ret < 0)
 		return -1;
-	qsort(scan->recs, scan->count, sizeof(*scan->recs), rec_cmp);
+	if (scan->count > 1)
+		qsort(scan->recs, scan->count, sizeof(*scan->recs), rec_cmp);
 	for (i = 1; i < scan->count; i++) {
 		if (scan->recs[i].uid == scan->recs[i - 1].uid) {
 			scan->bad_uids++;

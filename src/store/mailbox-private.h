@@ -372,6 +372,14 @@ struct mailbox {
 	bool view_opened;       /* false: a deliver-only handle */
 };
 
+/* View helpers (mailbox.c). VIEW_LOC_GONE marks an .mbox message kept
+   in the view whose file was replaced: it cannot be read any more. */
+#define VIEW_LOC_GONE UINT64_MAX
+void mailbox_view_reserve(struct mailbox *box, unsigned int count);
+void mailbox_view_fill(struct store_msg *msg, struct view_loc *loc,
+		       const struct mail_rec *rec);
+int mailbox_view_open_file(struct mailbox *box);
+
 /* Creates a handle (no lock, no I/O beyond locating the mailbox). */
 int mailbox_alloc(struct account *account, const char *name,
 		  struct mailbox **box_r);
