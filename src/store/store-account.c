@@ -596,6 +596,9 @@ account_create_multi(struct store *store, const struct account_name *an,
 	}
 	if (vfs_fsync_dir(an->dir) == -1) {
 		store_set_syscall_error("fsync", an->dir);
+		/* Not known to be durable: take it back, report failure. */
+		if (vfs_rename(final, tmp) == -1)
+			log_warn("rename(%s, %s)", final, tmp);
 		goto out;
 	}
 	ret = 0;

@@ -8,6 +8,7 @@
  */
 #include "test-store-common.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -615,8 +616,140 @@ test_create_race(void **state)
 	store_names_free(&names, count);
 }
 
+/* ---- fault injection (COMMUNE_VFS_FAIL / COMMUNE_VFS_CRASH) ---- */
+
+#define FAULT_MAX 200
+
+/* The re-executed child: creates account "fault" and exits 0, or 1 when
+   the store refused. vfs reads its variables once per process, hence a
+   fresh process per case. */
+static int
+fault_child(const char *base, const char *type_name)
+{
+	enum account_type type;
+	struct store *store;
+	int ret;
+
+	if (store_account_type_parse(type_name, &type) == -1 ||
+	    store_open(base, &store) == -1)
+		return 2;
+	ret = store_account_create(store, "fault", type, "pw") == 0 ? 0 : 1;
+	store_close(&store);
+	return ret;
+}
+
+/* Runs the child with env=value; returns its exit status, or 128 + the
+   signal that killed it. */
+static int
+run_fault_child(const char *base, const char *type, const char *env,
+		const char *value)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		setenv(env, value, 1);
+		execl("/proc/self/exe", "test-store-account", "--fault-child",
+		      base, type, (char *)NULL);
+		_exit(3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* After a failed or killed creation the account is whole or absent, no
+   temp entry survives a listing, and the name can be used again. */
+static bool
+assert_whole_or_absent(struct store_test *t, bool multi)
+{
+	struct account *account;
+	enum mailbox_format format;
+	char **names;
+	unsigned int count;
+	DIR *dir;
+	struct dirent *d;
+	char *path;
+	bool exists;
+
+	assert_int_equal(store_account_list(t->store, NULL, &names, &count),
+			 0);
+	exists = count == 1;
+	assert_true(count <= 1);
+	store_names_free(&names, count);
+	if (exists) {
+		assert_int_equal(store_account_open(t->store, "fault",
+						    &account), 0);
+		assert_int_equal(account_mailbox_locate(account, "INBOX",
+							&format, NULL), 0);
+		assert_int_equal(store_account_verify_password(account, "pw"),
+				 1);
+		store_account_close(&account);
+		assert_int_equal(store_account_delete(t->store, "fault"), 0);
+	} else if (multi) {
+		assert_false(store_test_exists(t, "Accounts/fault.macnt"));
+	}
+	path = store_test_path(t, "Accounts");
+	dir = opendir(path);
+	assert_non_null(dir);
+	while ((d = readdir(dir)) != NULL) {
+		if (strncmp(d->d_name, ".tmp-", 5) == 0)
+			fail_msg("left behind: %s", d->d_name);
+		if (multi && strcmp(d->d_name, ".") != 0 &&
+		    strcmp(d->d_name, "..") != 0)
+			fail_msg("left behind: %s", d->d_name);
+	}
+	closedir(dir);
+	free(path);
+	return exists;
+}
+
+/* Fails (or kills the child at) the 1st, 2nd, ... store write of an
+   account creation until one succeeds; checks the outcome each time. */
+static void
+fault_cases(struct store_test *t, const char *type, const char *env,
+	    const char *prefix, const char *suffix)
+{
+	bool multi = strcmp(type, "multi") == 0;
+	char value[64];
+	bool exists;
+	long n;
+	int ret;
+
+	for (n = 1; n <= FAULT_MAX; n++) {
+		snprintf(value, sizeof(value), "%s%ld%s", prefix, n, suffix);
+		ret = run_fault_child(t->base, type, env, value);
+		if (ret != 0 && ret != 1 && ret != 128 + SIGKILL)
+			fail_msg("%s=%s: child status %d", env, value, ret);
+		exists = assert_whole_or_absent(t, multi || ret == 1);
+		/* a refused creation changed nothing */
+		if (ret == 1)
+			assert_false(exists);
+		if (ret == 0) {
+			assert_true(exists);
+			return;
+		}
+	}
+	fail_msg("%s: still failing after %d cases", env, FAULT_MAX);
+}
+
+static void
+test_create_faults(void **state)
+{
+	struct store_test *t = *state;
+
+	fault_cases(t, "multi", "COMMUNE_VFS_FAIL", "any:", "");
+	fault_cases(t, "mbox", "COMMUNE_VFS_FAIL", "any:", "");
+	fault_cases(t, "mdir", "COMMUNE_VFS_FAIL", "any:", ":ENOSPC");
+	/* a crash at any write: the multi account is whole or absent */
+	fault_cases(t, "multi", "COMMUNE_VFS_CRASH", "", "");
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, store_test_setup, \
@@ -635,8 +768,11 @@ main(void)
 		T(test_lock_threads),
 		T(test_lock_shared_waits),
 		T(test_create_race),
+		T(test_create_faults),
 #undef T
 	};
 
+	if (argc == 4 && strcmp(argv[1], "--fault-child") == 0)
+		return fault_child(argv[2], argv[3]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
