@@ -2,13 +2,12 @@
 /*
  * test-store.c: unit tests for src/store/store.c and store-error.c:
  * opening a base directory (layout created, main domain read from
- * Settings/Main.settings), changing the main domain, the thread-local
- * error, and the shared helpers (durable mkdir, tree removal, temp names
+ * Settings/Main.settings), changing the main domain, and the shared
+ * helpers (durable mkdir, tree removal, temp names
  * and the clean-up of a dead process's leftovers).
  */
 #include "test-store-common.h"
 
-#include <pthread.h>
 #include <sys/wait.h>
 
 static void
@@ -125,56 +124,6 @@ test_domain_dir(void **state)
 }
 
 static void
-test_errors(void **state)
-{
-	const char *text;
-
-	store_clear_error();
-	assert_int_equal(store_error(&text), STORE_ERROR_NONE);
-	assert_string_equal(text, "no error");
-	assert_int_equal(store_set_error(STORE_ERROR_EXISTS, "x %d", 5), -1);
-	assert_int_equal(store_error(&text), STORE_ERROR_EXISTS);
-	assert_string_equal(text, "x 5");
-	errno = ENOSPC;
-	assert_int_equal(store_set_syscall_error("write", "/some/file"), -1);
-	assert_int_equal(errno, ENOSPC);
-	assert_int_equal(store_error(&text), STORE_ERROR_NOSPACE);
-	assert_non_null(strstr(text, "write(/some/file)"));
-	errno = EDQUOT;
-	store_set_syscall_error("write", "f");
-	assert_int_equal(store_error(NULL), STORE_ERROR_NOSPACE);
-	errno = EIO;
-	store_set_syscall_error("fsync", "f");
-	assert_int_equal(store_error(NULL), STORE_ERROR_TEMP);
-	store_clear_error();
-}
-
-static void *
-error_thread(void *context)
-{
-	const char *text;
-
-	/* A fresh thread starts with no error of its own. */
-	*(int *)context = store_error(&text) == STORE_ERROR_NONE ? 1 : 0;
-	store_set_error(STORE_ERROR_AUTH, "thread");
-	return NULL;
-}
-
-static void
-test_errors_thread_local(void **state)
-{
-	pthread_t thread;
-	int ok = 0;
-
-	store_set_error(STORE_ERROR_CORRUPT, "main");
-	assert_int_equal(pthread_create(&thread, NULL, error_thread, &ok), 0);
-	assert_int_equal(pthread_join(thread, NULL), 0);
-	assert_int_equal(ok, 1);
-	assert_int_equal(store_error(NULL), STORE_ERROR_CORRUPT);
-	store_clear_error();
-}
-
-static void
 test_remove_tree(void **state)
 {
 	struct store_test *t = *state;
@@ -268,8 +217,6 @@ main(void)
 		T(test_main_domain_from_settings),
 		T(test_set_main_domain),
 		T(test_domain_dir),
-		T(test_errors),
-		T(test_errors_thread_local),
 		T(test_remove_tree),
 		T(test_temp_cleanup),
 		T(test_names_helpers),
