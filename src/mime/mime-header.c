@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#define MIME_HEADER_FIND_CHUNK 4096
+
 /* ------------------------------------------------------------------ */
 /* The field parser                                                    */
 /* ------------------------------------------------------------------ */
@@ -288,17 +290,26 @@ mime_header_find(const unsigned char *data, size_t len, const char *name,
 {
 	struct mime_header_parser *parser = mime_header_parser_create();
 	struct mime_header_field field;
+	size_t fed = 0, n;
 	int ret = 0;
 
-	mime_header_parser_feed(parser, data, len);
-	mime_header_parser_feed_eof(parser);
-	while (mime_header_parser_next(parser, &field) > 0) {
-		if (strcasecmp(field.name, name) == 0) {
+	/* Fed in pieces: the parser copies its input, and the body of a
+	   big message is none of its business. */
+	while (ret == 0 && !mime_header_parser_done(parser)) {
+		if (mime_header_parser_next(parser, &field) > 0) {
+			if (strcasecmp(field.name, name) != 0)
+				continue;
 			if (value_r != NULL)
 				buf_append(value_r, field.value,
 					   field.value_len);
 			ret = 1;
-			break;
+		} else if (fed == len) {
+			mime_header_parser_feed_eof(parser);
+		} else {
+			n = len - fed < MIME_HEADER_FIND_CHUNK ?
+				len - fed : MIME_HEADER_FIND_CHUNK;
+			mime_header_parser_feed(parser, data + fed, n);
+			fed += n;
 		}
 	}
 	mime_header_parser_destroy(&parser);
