@@ -25,42 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/*
- * TEMPORARY, until mailbox.c provides mailbox_files_create/_delete: weak
- * stand-ins (an empty .mbox file, an empty .mdir directory) that the real
- * functions override as soon as they are linked in. Remove then.
- */
-__attribute__((weak)) int
-mailbox_files_create(struct account *account, const char *name,
-		     enum mailbox_format format)
-{
-	char *path = account_mailbox_path(account, name, format);
-	int fd, ret = 0;
-
-	if (format == MAILBOX_FORMAT_MDIR) {
-		if (vfs_mkdir(path, 0700) == -1)
-			ret = store_set_syscall_error("mkdir", path);
-	} else if ((fd = vfs_open(path, O_WRONLY | O_CREAT | O_EXCL,
-				  0600)) == -1) {
-		ret = store_set_syscall_error("open", path);
-	} else {
-		close(fd);
-	}
-	free(path);
-	return ret;
-}
-
-__attribute__((weak)) int
-mailbox_files_delete(struct account *account, const char *name,
-		     enum mailbox_format format)
-{
-	char *path = account_mailbox_path(account, name, format);
-	int ret = store_remove_tree(path);
-
-	free(path);
-	return ret;
-}
-
 struct store_test {
 	char base[64];
 	struct store *store;
