@@ -434,6 +434,104 @@ test_rename_inbox(void **state)
 }
 
 static void
+deliver(struct account *account, const char *box, const char *text)
+{
+	struct store_append msg;
+	uint32_t uid;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.data = (const unsigned char *)text;
+	msg.len = strlen(text);
+	msg.flags = STORE_FLAG_SEEN;
+	assert_int_equal(store_deliver(account, box, &msg, &uid), 0);
+}
+
+static void
+assert_status(struct account *account, const char *box, uint32_t messages,
+	      uint32_t uidvalidity, uint32_t uidnext)
+{
+	struct mailbox_status status;
+
+	assert_int_equal(store_mailbox_status(account, box, &status), 0);
+	assert_int_equal(status.messages, messages);
+	assert_int_equal(status.uidnext, uidnext);
+	if (uidvalidity != 0)
+		assert_int_equal(status.uidvalidity, uidvalidity);
+}
+
+/* Renames and deletes with real messages in both formats. */
+static void
+test_messages_follow(void **state)
+{
+	static const enum mailbox_format formats[] = {
+		MAILBOX_FORMAT_MBOX, MAILBOX_FORMAT_MDIR,
+	};
+	struct store_test *t = *state;
+	struct mailbox_status before;
+	struct account *account;
+	unsigned int i;
+	char name[32];
+
+	for (i = 0; i < N_ELEMENTS(formats); i++) {
+		snprintf(name, sizeof(name), "user%u", i);
+		assert_int_equal(store_account_create_ex(t->store, name,
+			ACCOUNT_TYPE_MULTI, NULL, formats[i]), 0);
+		assert_int_equal(store_account_open(t->store, name, &account),
+				 0);
+		deliver(account, "INBOX", "Subject: 1\r\n\r\none\r\n");
+		deliver(account, "INBOX", "Subject: 2\r\n\r\ntwo\r\n");
+		assert_int_equal(store_mailbox_status(account, "INBOX",
+						      &before), 0);
+		assert_int_equal(before.messages, 2);
+
+		/* INBOX rename: messages and UIDs move, INBOX starts over */
+		assert_int_equal(store_mailbox_rename(account, "INBOX",
+						      "Old/Inbox"), 0);
+		assert_status(account, "Old/Inbox", 2, before.uidvalidity, 3);
+		assert_status(account, "INBOX", 0, 0, 1);
+		deliver(account, "INBOX", "Subject: 3\r\n\r\nthree\r\n");
+		assert_status(account, "INBOX", 1, 0, 2);
+
+		/* a parent with messages and a child, renamed together */
+		assert_int_equal(store_mailbox_create(account, "Old",
+						      formats[i], NULL), 0);
+		deliver(account, "Old", "Subject: 4\r\n\r\nfour\r\n");
+		assert_int_equal(store_mailbox_rename(account, "Old", "New"),
+				 0);
+		assert_status(account, "New", 1, 0, 2);
+		assert_status(account, "New/Inbox", 2, before.uidvalidity, 3);
+		assert_false(store_mailbox_exists(account, "Old"));
+
+		/* delete with messages; the child stays */
+		assert_int_equal(store_mailbox_delete(account, "New"), 0);
+		assert_false(store_mailbox_exists(account, "New"));
+		assert_status(account, "New/Inbox", 2, before.uidvalidity, 3);
+		assert_int_equal(store_mailbox_delete(account, "New/Inbox"), 0);
+		snprintf(name, sizeof(name), "Accounts/user%u.macnt/New", i);
+		assert_false(store_test_exists(t, name));
+		store_account_close(&account);
+
+		/* single-mailbox accounts: INBOX in the account's own file */
+		snprintf(name, sizeof(name), "single%u", i);
+		assert_int_equal(store_account_create(t->store, name,
+			formats[i] == MAILBOX_FORMAT_MBOX ?
+			ACCOUNT_TYPE_MBOX : ACCOUNT_TYPE_MDIR, NULL), 0);
+		assert_int_equal(store_account_open(t->store, name, &account),
+				 0);
+		deliver(account, "INBOX", "Subject: s\r\n\r\nsingle\r\n");
+		assert_status(account, "INBOX", 1, 0, 2);
+		store_account_close(&account);
+		assert_int_equal(store_account_rename(t->store, name,
+						      "renamed"), 0);
+		assert_int_equal(store_account_open(t->store, "renamed",
+						    &account), 0);
+		assert_status(account, "INBOX", 1, 0, 2);
+		store_account_close(&account);
+		assert_int_equal(store_account_delete(t->store, "renamed"), 0);
+	}
+}
+
+static void
 test_inbox_repair(void **state)
 {
 	struct store_test *t = *state;
@@ -605,6 +703,7 @@ main(void)
 		T(test_delete),
 		T(test_rename),
 		T(test_rename_inbox),
+		T(test_messages_follow),
 		T(test_inbox_repair),
 		T(test_single_account),
 		T(test_subscriptions),
