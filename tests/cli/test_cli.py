@@ -718,6 +718,42 @@ def test_import_big_mbox_in_batches(commune, tmp_path, john):
     assert all(m["flags"] == {"\\Seen"} for m in got)
 
 
+def test_progress_bar_only_on_a_terminal(commune, tmp_path, john):
+    import pty
+    import select
+    src = tmp_path / "p.mbox"
+    python_mbox(src, count=50)
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([COMMUNE_BIN, "import", john, "P", str(src),
+                            "--base", commune.base], stdout=subprocess.PIPE,
+                           stderr=slave, stdin=subprocess.DEVNULL,
+                           timeout=60)
+        os.close(slave)
+        slave = None
+        out = b""
+        for _ in range(100):
+            ready, _, _ = select.select([master], [], [], 1)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
+    assert p.returncode == 0
+    assert b"\rimport [" in out and b"50/50" in out, out
+    assert b"\r" not in p.stdout
+    p = commune.run("export", john, "P", str(tmp_path / "e.mbox"))
+    assert p.returncode == 0 and p.stderr == b""
+
+
 def test_import_errors_change_nothing(commune, base, tmp_path, john):
     deliver(commune, john, msg())
     not_mbox = tmp_path / "notes.txt"
