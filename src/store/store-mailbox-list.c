@@ -184,21 +184,48 @@ store_mailbox_get_format(struct account *account, const char *name,
 	return account_mailbox_locate(account, name, format_r, NULL);
 }
 
-/* Creates the mailbox files and a fresh meta (new UIDVALIDITY). */
+/* Removes what a failed creation of norm left (the caller holds the
+   exclusive lock and knew the name to be free), keeping the error. */
+static void
+mailbox_create_undo(struct account *account, const char *norm,
+		    enum mailbox_format format)
+{
+	char *path = account_mailbox_path(account, norm, format);
+	char *idx = account_mailbox_index_path(account, norm, format);
+	enum store_error code;
+	const char *text;
+	char *saved;
+
+	code = store_error(&text);
+	saved = i_strdup(text);
+	if (store_remove_tree(path) == 0 &&
+	    (vfs_unlink(idx) == 0 || errno == ENOENT))
+		(void)vfs_fsync_parent(path);
+	store_set_error(code, "%s", saved);
+	free(saved);
+	free(path);
+	free(idx);
+}
+
+/* Creates the mailbox files and a fresh meta (new UIDVALIDITY); on
+   failure nothing of it is left. */
 static int
 mailbox_create_locked(struct account *account, const char *norm,
 		      enum mailbox_format format, const char *class)
 {
 	struct mailbox_meta meta;
 
-	if (mailbox_files_create(account, norm, format) == -1)
-		return -1;
 	memset(&meta, 0, sizeof(meta));
 	meta.uidvalidity = account_new_uidvalidity(account);
 	meta.uidnext = 1;
 	meta.highestmodseq = 1;
 	meta.class = (char *)class;
-	return account_mailbox_meta_set(account, norm, &meta);
+	if (mailbox_files_create(account, norm, format) == -1 ||
+	    account_mailbox_meta_set(account, norm, &meta) == -1) {
+		mailbox_create_undo(account, norm, format);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -471,22 +498,50 @@ check_class(const char *class)
 	return 0;
 }
 
-/* Creates the hierarchy directories above norm, durably. */
+/* Creates the hierarchy directories above norm, durably. *created_r
+   (may be NULL) gets the relative path of the topmost one made here, or
+   NULL when all existed; caller frees. */
 static int
-make_parents(struct account *account, const char *norm)
+make_parents(struct account *account, const char *norm, char **created_r)
 {
 	const char *slash;
 	char *path;
 	int ret = 0;
 
+	if (created_r != NULL)
+		*created_r = NULL;
 	for (slash = strchr(norm, '/'); slash != NULL && ret == 0;
 	     slash = strchr(slash + 1, '/')) {
 		path = i_strdup_printf("%s/%.*s", account->path,
 				       (int)(slash - norm), norm);
+		if (created_r != NULL && *created_r == NULL &&
+		    !path_is(path, S_IFDIR))
+			*created_r = i_strndup(norm, (size_t)(slash - norm));
 		ret = store_mkdir(path);
 		free(path);
 	}
 	return ret;
+}
+
+/* Takes back the hierarchy directories make_parents() made for norm:
+   those from created (a prefix of norm) down, when empty. */
+static void
+remove_created_parents(struct account *account, const char *norm,
+		       const char *created)
+{
+	char *rel = i_strdup(norm), *slash;
+	size_t min = strlen(created);
+	char *path;
+
+	while ((slash = strrchr(rel, '/')) != NULL) {
+		*slash = '\0';
+		if (strlen(rel) < min)
+			break;
+		path = hierarchy_path(account, rel);
+		(void)vfs_rmdir(path);
+		free(path);
+	}
+	free(rel);
 }
 
 static int
@@ -503,7 +558,7 @@ store_mailbox_create(struct account *account, const char *name,
 		     enum mailbox_format format, const char *class)
 {
 	enum mailbox_format old_format;
-	char *norm;
+	char *norm, *created = NULL;
 	int ret = -1;
 
 	if (name_prepare(name, &norm) == -1)
@@ -519,8 +574,12 @@ store_mailbox_create(struct account *account, const char *name,
 		goto out;
 	}
 	store_clear_error();
-	if (refuse_single(account) == 0 && make_parents(account, norm) == 0)
+	if (refuse_single(account) == 0 &&
+	    make_parents(account, norm, &created) == 0)
 		ret = mailbox_create_locked(account, norm, format, class);
+	if (ret == -1 && created != NULL)
+		remove_created_parents(account, norm, created);
+	free(created);
 out:
 	account_unlock(account);
 	free(norm);
@@ -757,7 +816,7 @@ rename_locked(struct rename_ctx *ctx)
 	if (!ctx->inbox)
 		flags |= META_MOVE_CHILDREN;
 	if (rename_check(ctx) == -1 ||
-	    make_parents(account, ctx->new_name) == -1 ||
+	    make_parents(account, ctx->new_name, NULL) == -1 ||
 	    account_mailbox_meta_move(account, ctx->old_name, ctx->new_name,
 				      flags) == -1 ||
 	    rename_files(ctx) == -1)
