@@ -207,6 +207,35 @@ def _tool_version(argv):
         return "?"
 
 
+def fsync_latency_ms(tmpdir, rounds=50):
+    """Median milliseconds of write(4 KiB) + fsync in tmpdir: the floor
+    under every durable delivery on this disk."""
+    path = os.path.join(tmpdir, ".fsync-probe")
+    times = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for _ in range(rounds):
+            os.write(fd, b"x" * 4096)
+            t0 = time.perf_counter()
+            os.fsync(fd)
+            times.append(time.perf_counter() - t0)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    times.sort()
+    return times[len(times) // 2] * 1000
+
+
+def load_text():
+    """Load averages (1, 5, 15 min): other work on the machine skews
+    every figure, so the report shows them at start and at end."""
+    try:
+        a, b, c = os.getloadavg()
+        return f"{a:.2f} {b:.2f} {c:.2f}"
+    except OSError:
+        return "?"
+
+
 def machine(tmpdir):
     """A dict describing the machine and the disk the benchmark used."""
     fstype, dev, mnt = fs_of(tmpdir)
@@ -222,7 +251,10 @@ def machine(tmpdir):
         "ram": f"{_mem_gib():.1f} GiB",
         "disk": f"{fstype} on {dev} ({_rotational(dev)}), mounted at "
                 f"{mnt}, temp dir {tmpdir}",
+        "fsync": f"{fsync_latency_ms(tmpdir):.2f} ms median for write "
+                 "4 KiB + fsync",
         "kernel": f"{platform.system()} {platform.release()}",
+        "load": load_text(),
         "date": datetime.datetime.now(datetime.timezone.utc)
                 .strftime("%Y-%m-%d %H:%M UTC"),
         "commune": f"git {rev}",

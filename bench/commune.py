@@ -171,9 +171,23 @@ class Commune:
         benchlib.run(self.cli("import", user, "INBOX", path), timeout)
 
     def drop_index(self, user):
-        """Deletes the account's index/cache files so the next open
-        rebuilds them from the mailbox files."""
-        raise NotImplementedError("index file names not wired up yet")
+        """Deletes the account's index caches (every mailbox path plus
+        `.idx`, docs/storage-format.md) so the next open rebuilds them
+        from the mailbox files. Returns how many were deleted."""
+        accounts = os.path.join(self.base, "Accounts")
+        victims = []
+        for name in os.listdir(accounts):
+            if name.startswith(user + ".") and name.endswith(".idx"):
+                victims.append(os.path.join(accounts, name))
+        for dirpath, _dirs, files in os.walk(
+                os.path.join(accounts, user + ".macnt")):
+            victims += [os.path.join(dirpath, f) for f in files
+                        if f.endswith(".idx")]
+        for v in victims:
+            os.unlink(v)
+        if not victims:
+            raise RuntimeError(f"no index file found for {user}")
+        return len(victims)
 
 
 def main():

@@ -133,6 +133,8 @@ def main(argv=None):
     finally:
         ctx.close()
     secs = time.monotonic() - t0
+    machine["load"] = (f"{machine['load']} at start, "
+                       f"{benchlib.load_text()} at end (1/5/15 min)")
     text = report(args, cmd, machine, results, secs)
     print()
     print(harness.table(results))
