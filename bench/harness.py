@@ -79,7 +79,8 @@ def ratio(r, commune, dovecot):
 
 class Ctx:
     """What a row function gets: the run's parameters (attributes n,
-    big, concurrency, recipients, per_conn, repeat, callgrind, timeout),
+    big, concurrency, recipients, per_conn, repeat, callgrind, syscalls,
+    timeout),
     temp dirs, servers and shared fixtures."""
 
     def __init__(self, args):
@@ -91,6 +92,7 @@ class Ctx:
         self.per_conn = args.per_conn
         self.repeat = args.repeat
         self.callgrind = args.callgrind
+        self.syscalls = args.syscalls
         self.timeout = args.timeout
         self.keep = args.keep
         self.commune_bin = args.commune_bin

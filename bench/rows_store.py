@@ -6,6 +6,7 @@ Format pairs: Commune .mbox vs Dovecot mbox, Commune .mdir vs Dovecot
 maildir (one file per message on both sides).
 """
 import os
+import shutil
 import statistics
 import time
 
@@ -50,6 +51,46 @@ for _fmt, _cname, _dname in FORMATS:
         f"Commune {_cname} vs Dovecot {_dname}",
         "msg/s", higher=True)(
         lambda ctx, side, fmt=_fmt: deliver(ctx, side, fmt))
+
+
+SYNC_CALLS = ("fsync", "fdatasync", "sync_file_range", "syncfs", "msync")
+
+
+def sync_calls(ctx, side, fmt, n=500):
+    """fsync-family calls per delivered message (strace -f -c on the
+    server while the first n messages of the mix are delivered). Says
+    what each side does for durability; strace makes it slow, so this
+    is a count, never a time."""
+    if not shutil.which("strace"):
+        raise Skip("strace is not installed (apt-get install strace)")
+    msgs = _messages(ctx)[:n]
+    us = users(ctx.recipients)
+    with ctx.server(side, fmt, us, protocols=("lmtp",)) as srv:
+        counter = benchlib.SyscallCounter([srv.proc.pid], SYNC_CALLS,
+                                          ctx.tmp("strace"))
+        try:
+            r = lmtp_load.run_load(srv.ports["lmtp"],
+                                   [srv.rcpt(u) for u in us],
+                                   concurrency=ctx.concurrency,
+                                   per_conn=ctx.per_conn,
+                                   timeout=ctx.timeout, msgs=msgs)
+        finally:
+            counts = counter.stop()
+        if r["errors"] or r["failed"]:
+            raise RuntimeError(f"{r['failed']} not delivered: "
+                               f"{'; '.join(r['errors'])[:300]}")
+        total = sum(counts.values())
+        detail = ", ".join(f"{k} {v / len(msgs):.2f}"
+                           for k, v in sorted(counts.items()))
+        return Measure(total / len(msgs), detail or "none")
+
+
+for _fmt, _cname, _dname in FORMATS:
+    row(f"sync-{_fmt}",
+        f"fsync-family calls per LMTP delivery (strace, first 500 msgs): "
+        f"Commune {_cname} vs Dovecot {_dname}",
+        "calls/msg", higher=False, when=lambda ctx: ctx.syscalls)(
+        lambda ctx, side, fmt=_fmt: sync_calls(ctx, side, fmt))
 
 
 # --- the 100,000-message mailbox -------------------------------------------

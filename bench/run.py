@@ -61,6 +61,8 @@ def parse_args(argv):
                     help="runs of each warm timing, median shown (5)")
     ap.add_argument("--callgrind", action="store_true",
                     help="also count instructions with valgrind")
+    ap.add_argument("--syscalls", action="store_true",
+                    help="also count fsync-family calls with strace")
     ap.add_argument("--timeout", type=float, default=1800.0,
                     help="time limit of one row on one side, s (1800)")
     ap.add_argument("--tmpdir", default=os.environ.get("BENCH_TMPDIR",
