@@ -168,6 +168,11 @@ importer_add(struct importer *imp, const unsigned char *data, size_t len,
 	unsigned int i;
 	int ret;
 
+	if (interrupted) {
+		free(owned);
+		cli_progress_finish(&imp->progress);
+		return cli_error("interrupted");
+	}
 	if (len > STORE_MESSAGE_MAX) {
 		free(owned);
 		cli_progress_finish(&imp->progress);
@@ -398,12 +403,10 @@ run_import(struct import_job *job, struct account *account)
 		return ret;
 	}
 	importer_init(&imp, box, "import", job->total);
-	catch_signals(true);
 	ret = job->maildir != NULL ? cli_maildir_import(job->maildir, &imp) :
 		mbox_import(&job->mbox, &imp);
 	if (ret == 0)
 		ret = importer_flush(&imp);
-	catch_signals(false);
 	cli_progress_finish(&imp.progress);
 	if (ret != 0)
 		undo(account, name, box, &imp.imported, created);
@@ -430,12 +433,16 @@ cmd_import(struct cli_ctx *ctx)
 	memset(&job, 0, sizeof(job));
 	job.ctx = ctx;
 	job.path = ctx->args[2];
+	/* From here on a signal stops the import at the next message and
+	   takes back what it did. */
+	catch_signals(true);
 	/* The source first: a bad PATH must not create the mailbox. */
 	if ((ret = source_open(&job)) == 0 &&
 	    (ret = cli_account_open(ctx, ctx->args[0], &account)) == 0) {
 		ret = run_import(&job, account);
 		store_account_close(&account);
 	}
+	catch_signals(false);
 	mbox_close(&job.mbox);
 	cli_maildir_close(&job.maildir);
 	return ret;

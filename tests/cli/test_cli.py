@@ -706,6 +706,50 @@ def test_import_maildir_python(commune, tmp_path, john):
         [f"body {i}\n" for i in range(len(cases))]
 
 
+def test_import_maildir_dovecot_keywords(commune, tmp_path, john):
+    md = tmp_path / "md"
+    for sub in ["cur", "new", "tmp"]:
+        (md / sub).mkdir(parents=True)
+    (md / "dovecot-keywords").write_text("0 $Label1\n1 work\n3 never\n")
+    files = [("cur/1600000001.M1P1.host:2,Sab", {"\\Seen", "$Label1",
+                                                 "work"}),
+             ("cur/1600000002.M1P1.host:2,bz", {"work"}),
+             ("new/1600000003.M1P1.host", set()),
+             ("tmp/1600000004.M1P1.host", None),
+             ("cur/.hidden:2,S", None)]
+    for i, (name, _) in enumerate(files):
+        (md / name).write_bytes(msg(f"k{i}"))
+        os.utime(md / name, (1600000000 + i, 1600000000 + i))
+    commune.ok("import", john, "K", str(md))
+    got = listing(commune, john, "K")
+    assert [m["flags"] for m in got] == [f for _, f in files if f is not None]
+    assert [m["subject"] for m in got] == ["k0", "k1", "k2"]
+
+
+def test_import_interrupted_takes_everything_back(commune, tmp_path, john):
+    import signal
+    src = tmp_path / "big.mbox"
+    python_mbox(src, count=20000)
+    commune.ok("mailbox", "create", john, "Target")
+    for delay in [0.2, 0.5, 1.0]:
+        proc = subprocess.Popen([COMMUNE_BIN, "import", john, "Target",
+                                 str(src), "--base", commune.base],
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        count = len(listing(commune, john, "Target"))
+        if proc.returncode == 0:
+            assert count == 20000
+            return
+        assert count == 0, proc.returncode
+        if proc.returncode == -signal.SIGINT:
+            continue        # killed before main() caught signals
+        assert proc.returncode == EXIT_FAIL, err
+        assert b"interrupted" in err
+
+
 def test_import_big_mbox_in_batches(commune, tmp_path, john):
     src = tmp_path / "big.mbox"
     python_mbox(src, count=2500)
