@@ -6,6 +6,9 @@
  * accepted socket to lmtp_server_accept(). Part of src/lmtp, which uses
  * lib, mime and store only: this header is its whole outside API.
  *
+ * The process must ignore SIGPIPE (a client that vanishes makes writes
+ * fail with EPIPE).
+ *
  * Threads: every function here runs on the loop thread. Store work
  * (recipient lookup, delivery with fsync) goes to the worker pool; a
  * recipient gets "250" only after store_deliver() returned 0, i.e. once
