@@ -210,7 +210,7 @@ mime_date_parse(const void *data, size_t len, time_t *time_r,
 	struct mime_rfc822 ctx;
 	struct tm tm, check;
 	time_t t;
-	int tz;
+	int tz, mday;
 
 	memset(&tm, 0, sizeof(tm));
 	mime_rfc822_init(&ctx, data, len, NULL);
@@ -220,10 +220,11 @@ mime_date_parse(const void *data, size_t len, time_t *time_r,
 	/* a leap second counts as the second before it */
 	if (tm.tm_sec == 60)
 		tm.tm_sec = 59;
+	mday = tm.tm_mday;
 	t = timegm(&tm);
-	/* a day past the month's end ("31 Feb") is not a date */
-	if (gmtime_r(&t, &check) == NULL || check.tm_mday != tm.tm_mday ||
-	    check.tm_mon != tm.tm_mon)
+	/* a day past the month's end ("31 Feb") is not a date; timegm()
+	   would have moved it into the next month */
+	if (gmtime_r(&t, &check) == NULL || check.tm_mday != mday)
 		return -1;
 	*time_r = t - (time_t)tz * 60;
 	*tz_offset_r = tz;

@@ -128,8 +128,7 @@ mime_decode_base64(const unsigned char *data, size_t len, buf_t *out,
 	}
 	if (n > 0) {
 		/* unpadded end: decode what there is */
-		if (n == 1)
-			damaged = true;
+		damaged = true;
 		base64_flush(q, n, out);
 	}
 	if (damaged_r != NULL)

@@ -148,6 +148,8 @@ struct mime_parser {
 
 	/* per header block */
 	bool seen_content_type;
+	/* last address of each envelope list, for appending */
+	struct mime_address *addr_tails[6];
 	const unsigned char *pending_boundary;
 	size_t pending_boundary_len;
 	buf_t tmp;
@@ -599,9 +601,12 @@ content_fields_clear(struct mime_part *part)
  * Envelope fields (RFC 3501 §7.4.2 ENVELOPE)
  */
 
+/* Parses an address field onto the end of list (a repeated field
+   adds to it); tail tracks the list's last address. */
 static void
 envelope_add_addresses(struct mime_parser *parser,
-		       struct mime_address **list, const struct mime_field *f)
+		       struct mime_address **list, struct mime_address **tail,
+		       const struct mime_field *f)
 {
 	struct mime_address *addr;
 
@@ -609,48 +614,60 @@ envelope_add_addresses(struct mime_parser *parser,
 				  MIME_ADDRESS_FILL_MISSING);
 	if (addr == NULL)
 		return;
-	/* a repeated field adds to the list */
 	if (*list == NULL)
 		*list = addr;
 	else
-		mime_address_last(*list)->next = addr;
+		(*tail)->next = addr;
+	*tail = mime_address_last(addr);
 }
 
 static void
 parse_envelope_field(struct mime_parser *parser, const struct mime_field *f)
 {
 	struct mime_envelope *env = parser->part->envelope;
-	struct mime_address **addr = NULL;
+	struct mime_address **addr = NULL, **tails = parser->addr_tails;
+	unsigned int tail = 0;
 	const char **str = NULL;
 
 	switch (f->name_len) {
 	case 2:
-		if (mime_field_is(f, "To"))
+		if (mime_field_is(f, "To")) {
 			addr = &env->to;
-		else if (mime_field_is(f, "Cc"))
+			tail = 0;
+		} else if (mime_field_is(f, "Cc")) {
 			addr = &env->cc;
+			tail = 1;
+		}
 		break;
 	case 3:
-		if (mime_field_is(f, "Bcc"))
+		if (mime_field_is(f, "Bcc")) {
 			addr = &env->bcc;
+			tail = 2;
+		}
 		break;
 	case 4:
-		if (mime_field_is(f, "Date"))
+		if (mime_field_is(f, "Date")) {
 			str = &env->date;
-		else if (mime_field_is(f, "From"))
+		} else if (mime_field_is(f, "From")) {
 			addr = &env->from;
+			tail = 3;
+		}
 		break;
 	case 6:
-		if (mime_field_is(f, "Sender"))
+		if (mime_field_is(f, "Sender")) {
 			addr = &env->sender;
+			tail = 4;
+		}
 		break;
 	case 7:
 		if (mime_field_is(f, "Subject"))
 			str = &env->subject;
 		break;
 	case 8:
-		if (mime_field_is(f, "Reply-To"))
+		if (mime_field_is(f, "Reply-To")) {
 			addr = &env->reply_to;
+			tail = 5;
+		}
 		break;
 	case 10:
 		if (mime_field_is(f, "Message-ID"))
@@ -664,7 +681,7 @@ parse_envelope_field(struct mime_parser *parser, const struct mime_field *f)
 	if (str != NULL)
 		*str = field_value_dup(parser, f);
 	else if (addr != NULL)
-		envelope_add_addresses(parser, addr, f);
+		envelope_add_addresses(parser, addr, &tails[tail], f);
 }
 
 /* ---------------------------------------------------------------------
@@ -718,6 +735,7 @@ parse_header_block(struct mime_parser *parser)
 
 	parser->seen_content_type = false;
 	parser->pending_boundary = NULL;
+	memset(parser->addr_tails, 0, sizeof(parser->addr_tails));
 	for (;;) {
 		if (pos < parser->size && parser->boundaries != NULL &&
 		    header_hits_boundary(parser, pos)) {
@@ -817,7 +835,8 @@ mime_parser_init(const unsigned char *data, size_t size)
 	struct mime_arena *arena = mime_arena_create();
 
 	parser = i_malloc(sizeof(*parser));
-	parser->data = data;
+	/* memchr() and friends want a pointer even for no bytes */
+	parser->data = data != NULL ? data : (const unsigned char *)"";
 	parser->size = size;
 	parser->arena = arena;
 	parser->msg = mime_arena_alloc(arena, sizeof(*parser->msg));
@@ -911,24 +930,34 @@ struct mime_part *
 mime_message_find_part(struct mime_message *msg, const unsigned int *nums,
 		       unsigned int count)
 {
-	struct mime_part *part = msg->root;
+	/* the message whose parts the next number counts */
+	struct mime_part *ctx = msg->root, *part = NULL;
 	unsigned int i, n;
 
-	for (i = 0; i < count && part != NULL; i++) {
-		if ((part->flags & MIME_PART_FLAG_MULTIPART) != 0) {
-			part = part->children;
+	for (i = 0; i < count; i++) {
+		if (ctx == NULL)
+			return NULL;
+		if ((ctx->flags & MIME_PART_FLAG_MULTIPART) != 0) {
+			part = ctx->children;
 			for (n = nums[i]; n > 1 && part != NULL; n--)
 				part = part->next;
 			if (nums[i] == 0)
 				part = NULL;
-		} else if (nums[i] != 1) {
-			part = NULL;
+		} else {
+			/* a non-multipart message's body is its part 1 */
+			part = nums[i] == 1 ? ctx : NULL;
 		}
-		/* a message/rfc822 part's numbers continue inside the
-		   encapsulated message */
-		if (part != NULL && i + 1 < count &&
-		    (part->flags & MIME_PART_FLAG_MESSAGE_RFC822) != 0)
-			part = part->children;
+		if (part == NULL)
+			return NULL;
+		/* more numbers go into a multipart's parts or into the
+		   message a message/rfc822 part encapsulates; a leaf has
+		   none */
+		if ((part->flags & MIME_PART_FLAG_MESSAGE_RFC822) != 0)
+			ctx = part->children;
+		else if ((part->flags & MIME_PART_FLAG_MULTIPART) != 0)
+			ctx = part;
+		else
+			ctx = NULL;
 	}
 	return part;
 }
