@@ -930,34 +930,37 @@ struct mime_part *
 mime_message_find_part(struct mime_message *msg, const unsigned int *nums,
 		       unsigned int count)
 {
-	/* the message whose parts the next number counts */
+	/* ctx: whose parts the next number counts; self_used: ctx is not
+	   multipart and its own "part 1" was already taken */
 	struct mime_part *ctx = msg->root, *part = NULL;
+	bool self_used = false;
 	unsigned int i, n;
 
 	for (i = 0; i < count; i++) {
-		if (ctx == NULL)
+		if (ctx == NULL || nums[i] == 0)
 			return NULL;
 		if ((ctx->flags & MIME_PART_FLAG_MULTIPART) != 0) {
 			part = ctx->children;
 			for (n = nums[i]; n > 1 && part != NULL; n--)
 				part = part->next;
-			if (nums[i] == 0)
-				part = NULL;
+			self_used = false;
 		} else {
-			/* a non-multipart message's body is its part 1 */
-			part = nums[i] == 1 ? ctx : NULL;
+			/* the body of what is not multipart is its part 1,
+			   once: 1.1 of a leaf is nothing */
+			part = nums[i] == 1 && !self_used ? ctx : NULL;
+			self_used = true;
 		}
 		if (part == NULL)
 			return NULL;
-		/* more numbers go into a multipart's parts or into the
-		   message a message/rfc822 part encapsulates; a leaf has
-		   none */
-		if ((part->flags & MIME_PART_FLAG_MESSAGE_RFC822) != 0)
+		/* a message/rfc822 part's numbers go on inside the
+		   encapsulated message */
+		if ((part->flags & MIME_PART_FLAG_MESSAGE_RFC822) != 0 &&
+		    i + 1 < count) {
 			ctx = part->children;
-		else if ((part->flags & MIME_PART_FLAG_MULTIPART) != 0)
+			self_used = false;
+		} else {
 			ctx = part;
-		else
-			ctx = NULL;
+		}
 	}
 	return part;
 }

@@ -188,11 +188,14 @@ bool mime_field_is(const struct mime_field *field, const char *name);
 const char *mime_param_get(const struct mime_param *params,
 			   unsigned int count, const char *name);
 
-/* The part at IMAP part path nums[0..count) (RFC 3501 §6.4.5): numbers
-   start at 1 and count a multipart's body parts; a message that is not
-   multipart (the message itself, or the one a message/rfc822 part
-   encapsulates) has its body as part 1; other leaves have no parts.
-   NULL when there is no such part. */
+/*
+ * The part at IMAP part path nums[0..count) (RFC 3501 §6.4.5): numbers
+ * start at 1 and count a multipart's body parts; numbers after a
+ * message/rfc822 part count in the message it encapsulates; something
+ * that is not multipart is its own part 1 (a message's body, and, as
+ * Dovecot allows, "2.1" for a leaf "2"), but only once. NULL when there
+ * is no such part.
+ */
 struct mime_part *mime_message_find_part(struct mime_message *msg,
 					 const unsigned int *nums,
 					 unsigned int count);

@@ -35,7 +35,8 @@ def section_items(bodystructure):
              "BODY[]<0.10>", "BODY[]<3.2>", "BODY[]<100000.5>",
              "BODY[TEXT]<2.5>", "BODY[HEADER]<0.0>",
              "BODY[99]", "BODY[1.5.7]", "BODY[99.MIME]",
-             "BODY[99.HEADER]", "BODY[99.TEXT]",
+             "BODY[99.HEADER]", "BODY[99.TEXT]", "BODY[1.1]",
+             "BODY[1.1.1]", "BODY[1.1.MIME]", "BINARY[99]",
              "BODY[HEADER.FIELDS (X-EMPTY \"SUBJECT\")]",
              "BODY[HEADER.FIELDS.NOT ()]", "BODY[0]", "BODY[1.0]",
              "BODY[MIME]", "BODY[HEADER]<5.100>",
@@ -60,7 +61,8 @@ def section_items(bodystructure):
                       "BODY[%s.HEADER.FIELDS (CONTENT-TYPE)]" % path]
         if kind == "leaf":
             items += ["BODY[%s]<1.4>" % path, "BINARY[%s]<1.3>" % path,
-                      "BODY[%s.9]" % path]
+                      "BODY[%s.9]" % path, "BODY[%s.1]" % path,
+                      "BODY[%s.1.MIME]" % path]
     seen = set()
     return [i for i in items if not (i in seen or seen.add(i))]
 

@@ -143,7 +143,8 @@ test_sections(void **state)
 	FETCH(msg_crlf, "BODY[2.1.MIME]", "Subject: inner\r\nX: y\r\n\r\n", 1);
 	/* parts that do not exist, HEADER of a non-message part */
 	FETCH(msg_crlf, "BODY[3]", "", -1);
-	FETCH(msg_crlf, "BODY[1.1]", "", -1);
+	FETCH(msg_crlf, "BODY[1.1]", "one", 1);
+	FETCH(msg_crlf, "BODY[1.1.1]", "", -1);
 	FETCH(msg_crlf, "BODY[2.1.1]", "", -1);
 	FETCH(msg_crlf, "BODY[1.HEADER]", "", -1);
 	FETCH(msg_crlf, "BODY[1.TEXT]", "", -1);

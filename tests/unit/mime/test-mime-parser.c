@@ -133,6 +133,11 @@ test_multipart(void **state)
 	p2 = find(msg, 1, 2);
 	assert_ptr_equal(p1, root->children);
 	assert_ptr_equal(p2, p1->next);
+	/* a leaf in a multipart is its own part 1, once */
+	assert_ptr_equal(find(msg, 2, 2, 1), p2);
+	assert_null(find(msg, 3, 2, 1, 1));
+	assert_null(find(msg, 2, 2, 2));
+	assert_null(find(msg, 1, 0));
 	assert_int_equal(p1->flags, MIME_PART_FLAG_TEXT |
 			 MIME_PART_FLAG_IS_MIME);
 	/* the CRLF before a delimiter belongs to the delimiter */
