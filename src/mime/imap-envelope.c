@@ -36,7 +36,8 @@ imap_envelope_write(buf_t *out, const struct mime_envelope *env,
 		    enum imap_quote_flags flags)
 {
 	if (env == NULL) {
-		buf_append_str(out, "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+		buf_append_str(out,
+			       "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
 		return;
 	}
 	buf_append_c(out, '(');

@@ -5,8 +5,10 @@
  */
 #include "mime-decode.h"
 #include "mime-charset.h"
+#include "mime-header.h"
 #include "mime-parser.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -274,4 +276,64 @@ mime_decode_part_text(const struct mime_part *part,
 	}
 	buf_deinit(&decoded);
 	return 0;
+}
+
+/* RFC 2231 §4: charset'language'%XX-encoded text, to UTF-8. */
+static void
+param_decode_extended(const char *value, buf_t *out)
+{
+	const char *quote1 = strchr(value, '\''), *quote2, *p;
+	char charset[MIME_CHARSET_NAME_MAX + 1];
+	buf_t raw = BUF_INIT;
+	int hi, lo;
+
+	quote2 = quote1 == NULL ? NULL : strchr(quote1 + 1, '\'');
+	if (quote2 == NULL) {
+		/* no charset'language' prefix: take the text as it is */
+		mime_utf8_sanitize((const unsigned char *)value,
+				   strlen(value), out);
+		return;
+	}
+	for (p = quote2 + 1; *p != '\0'; p++) {
+		if (*p == '%' && (hi = hex_value(p[1])) >= 0 &&
+		    (lo = hex_value(p[2])) >= 0) {
+			buf_append_c(&raw, (char)(hi << 4 | lo));
+			p += 2;
+		} else {
+			buf_append_c(&raw, *p);
+		}
+	}
+	if ((size_t)(quote1 - value) < sizeof(charset))
+		i_strlcpy(charset, value, quote1 - value + 1);
+	else
+		charset[0] = '\0';
+	/* an empty or unknown charset: most likely UTF-8 or ASCII */
+	if (charset[0] == '\0' ||
+	    mime_charset_to_utf8(charset, raw.len == 0 ?
+				 (const unsigned char *)"" : raw.data,
+				 raw.len, out) < 0) {
+		mime_utf8_sanitize(raw.len == 0 ? (const unsigned char *)"" :
+				   raw.data, raw.len, out);
+	}
+	buf_deinit(&raw);
+}
+
+int
+mime_param_decode(const struct mime_param *params, unsigned int count,
+		  const char *name, buf_t *out)
+{
+	const char *value;
+	char *extended;
+
+	extended = i_strdup_printf("%s*", name);
+	value = mime_param_get(params, count, extended);
+	free(extended);
+	if (value != NULL) {
+		param_decode_extended(value, out);
+		return 1;
+	}
+	if ((value = mime_param_get(params, count, name)) == NULL)
+		return 0;
+	mime_header_decode((const unsigned char *)value, strlen(value), out);
+	return 1;
 }

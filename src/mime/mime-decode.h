@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mime-decode.h: Content-Transfer-Encoding decoding (RFC 2045 §6.7
- * quoted-printable, §6.8 base64) for IMAP BINARY[] (RFC 3516), and body
+ * quoted-printable, §6.8 base64) for IMAP BINARY[] (RFC 3516), body
  * text in UTF-8 (transfer encoding undone, charset converted through
- * mime-charset) for SEARCH BODY/TEXT. In mime, above lib.
+ * mime-charset) for SEARCH BODY/TEXT, and parameter values (RFC 2231,
+ * RFC 2047) in UTF-8 for file names. In mime, above lib.
  *
  * The decoders are lenient the way RFC 2045 recommends for robust
  * implementations: bytes outside the base64 alphabet are ignored,
@@ -20,6 +21,7 @@
 #include "buf.h"
 
 struct mime_part;
+struct mime_param;
 
 enum mime_encoding {
 	/* identity encodings (RFC 2045 §6.2); also a missing field */
@@ -70,5 +72,16 @@ void mime_decode_crlf(const unsigned char *data, size_t len, buf_t *out);
  */
 int mime_decode_part_text(const struct mime_part *part,
 			  const unsigned char *msg_data, buf_t *out);
+
+/*
+ * Appends the value of parameter name (a filename, a title) as UTF-8:
+ * the RFC 2231 form "name*" (charset'language'%XX, sections already
+ * joined by the parser) when present, else the plain "name" with any
+ * RFC 2047 encoded-words decoded (RFC 2047 §5 forbids them there, but
+ * mailers use them). Unknown charsets and invalid bytes become U+FFFD.
+ * Returns 1 when the parameter exists, 0 when not. Never blocks.
+ */
+int mime_param_decode(const struct mime_param *params, unsigned int count,
+		      const char *name, buf_t *out);
 
 #endif

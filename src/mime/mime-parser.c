@@ -371,7 +371,8 @@ scan_body(struct mime_parser *parser)
 		    (b = boundary_find(parser, line, &close)) != NULL) {
 			size_t nl_start = line - 1;
 
-			if (nl_start > parser->pos && data[nl_start - 1] == '\r')
+			if (nl_start > parser->pos &&
+			    data[nl_start - 1] == '\r')
 				nl_start--;
 			boundary_hit(parser, b, close, nl_start, line);
 			return;

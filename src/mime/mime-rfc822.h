@@ -85,8 +85,9 @@ struct mime_rfc822_param {
  * section is extended ("name*0*"), the result is "name*" whose value
  * keeps the charset'language' prefix and %XX encoding, the plain
  * sections %-escaped, exactly as RFC 2231 wrote them (IMAP shows
- * parameters undecoded; mime_param_decode() decodes). Parameters whose
- * sections have gaps are kept one by one under their written names.
+ * parameters undecoded; mime_param_decode() in mime-decode.h decodes).
+ * Parameters whose sections have gaps are kept one by one under their
+ * written names.
  * Merged parameters follow the plain ones. A broken parameter is
  * skipped and reading resumes after it. Strings are malloc'd NUL-
  * terminated (NUL bytes become U+FFFD); free the array with

@@ -53,11 +53,13 @@ static void
 test_text(void **state)
 {
 	/* folds go; the subject's white space collapses into a literal */
-	check("Subject: a\r\n\tfolded   subject\r\nMessage-ID:\r\n <id>\r\n\r\n",
+	check("Subject: a\r\n\tfolded   subject\r\n"
+	      "Message-ID:\r\n <id>\r\n\r\n",
 	      "(NIL {16}\r\na folded subject NIL NIL NIL NIL NIL NIL NIL "
 	      "\" <id>\")");
 	check("Subject: Gr\xc3\xbc\xc3\x9f" "e\n\n",
-	      "(NIL {7}\r\nGr\xc3\xbc\xc3\x9f" "e NIL NIL NIL NIL NIL NIL NIL NIL)");
+	      "(NIL {7}\r\nGr\xc3\xbc\xc3\x9f" "e NIL NIL NIL NIL NIL NIL "
+	      "NIL NIL)");
 	check("Subject: =?utf-8?q?x?=\n\n",
 	      "(NIL \"=?utf-8?q?x?=\" NIL NIL NIL NIL NIL NIL NIL NIL)");
 }
@@ -90,7 +92,8 @@ test_utf8(void **state)
 
 	imap_envelope_write(&out, msg->root->envelope, IMAP_QUOTE_FLAG_UTF8);
 	assert_string_equal(buf_cstr(&out),
-			    "(NIL \"caf\xc3\xa9\" NIL NIL NIL NIL NIL NIL NIL NIL)");
+			    "(NIL \"caf\xc3\xa9\" NIL NIL NIL NIL NIL NIL "
+			    "NIL NIL)");
 	buf_reset(&out);
 	imap_envelope_write(&out, NULL, 0);
 	assert_string_equal(buf_cstr(&out),

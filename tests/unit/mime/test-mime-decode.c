@@ -154,6 +154,45 @@ test_part_text(void **state)
 	}
 }
 
+static void
+check_param(const char *msg_text, const char *name, int ret,
+	    const char *want)
+{
+	struct mime_message *msg = mime_message_parse(
+		(const unsigned char *)msg_text, strlen(msg_text));
+	buf_t out = BUF_INIT;
+
+	assert_int_equal(mime_param_decode(msg->root->type_params,
+		msg->root->type_params_count, name, &out), ret);
+	assert_string_equal(buf_cstr(&out), want);
+	buf_deinit(&out);
+	mime_message_free(&msg);
+}
+
+static void
+test_param_decode(void **state)
+{
+	/* RFC 2231 §4 and §4.1 */
+	check_param("Content-Type: a/b; title*=us-ascii'en-us'This%20is%20"
+		    "%2A%2A%2Afun%2A%2A%2A\n\n", "title", 1,
+		    "This is ***fun***");
+	check_param("Content-Type: a/b; name*0*=iso-8859-1''%E9t%E9;\n"
+		    " name*1=\" 100%\"\n\n", "NAME", 1,
+		    "\xc3\xa9t\xc3\xa9 100%");
+	check_param("Content-Type: a/b; name*=''%E2%82%AC\n\n", "name", 1,
+		    "\xe2\x82\xac");
+	check_param("Content-Type: a/b; name*=no-quotes\n\n", "name", 1,
+		    "no-quotes");
+	check_param("Content-Type: a/b; name*=x-unknown''%41%ff\n\n", "name",
+		    1, "A\xef\xbf\xbd");
+	/* RFC 2047 words where §5 forbids them */
+	check_param("Content-Type: a/b; name=\"=?utf-8?q?=C3=A9t=C3=A9?=\""
+		    "\n\n", "name", 1, "\xc3\xa9t\xc3\xa9");
+	check_param("Content-Type: a/b; name=plain.txt\n\n", "name", 1,
+		    "plain.txt");
+	check_param("Content-Type: a/b; x=y\n\n", "name", 0, "");
+}
+
 int
 main(void)
 {
@@ -163,6 +202,7 @@ main(void)
 		cmocka_unit_test(test_qp),
 		cmocka_unit_test(test_dispatch),
 		cmocka_unit_test(test_part_text),
+		cmocka_unit_test(test_param_decode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
