@@ -100,6 +100,7 @@ index_hdr_encode(const struct index_hdr *hdr,
 	put_le32(out + 88, hdr->unseen);
 	put_le32(out + 92, hdr->deleted);
 	put_le64(out + 96, hdr->bytes);
+	put_le64(out + 104, hdr->modify_generation);
 	put_le64(out + 120, index_checksum(out, 15));
 }
 
@@ -135,6 +136,7 @@ index_hdr_decode(const unsigned char in[MAILBOX_INDEX_HEADER_SIZE],
 	hdr_r->unseen = get_le32(in + 88);
 	hdr_r->deleted = get_le32(in + 92);
 	hdr_r->bytes = get_le64(in + 96);
+	hdr_r->modify_generation = get_le64(in + 104);
 	if (hdr_r->record_count > MAILBOX_INDEX_RECORDS_MAX ||
 	    hdr_r->unseen > hdr_r->record_count ||
 	    hdr_r->deleted > hdr_r->record_count ||
@@ -245,39 +247,48 @@ index_read_hdr(int fd, struct index_hdr *hdr_r)
 }
 
 int
-index_read_recs(int fd, const struct index_hdr *hdr, struct mail_rec **recs_r)
+index_read_recs_from(int fd, const struct index_hdr *hdr, unsigned int first,
+		     uint32_t prev_uid, struct mail_rec *recs)
 {
-	size_t len = (size_t)hdr->record_count * MAILBOX_INDEX_RECORD_SIZE;
-	struct mail_rec *recs;
+	unsigned int i, count = hdr->record_count - first;
+	size_t len = (size_t)count * MAILBOX_INDEX_RECORD_SIZE;
 	unsigned char *buf;
-	uint32_t prev = 0;
-	unsigned int i;
 	int ret;
 
-	*recs_r = NULL;
+	i_assert(first <= hdr->record_count);
+	if (count == 0)
+		return 1;
 	buf = i_malloc(len);
-	ret = pread_exact(fd, buf, len, MAILBOX_INDEX_HEADER_SIZE);
-	if (ret <= 0) {
-		free(buf);
-		return ret < 0 ? store_set_syscall_error("pread", "index") : 0;
-	}
-	recs = i_malloc((hdr->record_count + 1) * sizeof(*recs));
-	for (i = 0; i < hdr->record_count; i++) {
-		struct mail_rec *rec = &recs[i];
+	ret = pread_exact(fd, buf, len, MAILBOX_INDEX_HEADER_SIZE +
+			  (off_t)first * MAILBOX_INDEX_RECORD_SIZE);
+	for (i = 0; ret == 1 && i < count; i++) {
+		struct mail_rec *rec = &recs[first + i];
 
 		if (index_rec_decode(buf + (size_t)i * MAILBOX_INDEX_RECORD_SIZE,
-				     rec) != 1 || rec->uid <= prev ||
+				     rec) != 1 || rec->uid <= prev_uid ||
 		    rec->uid >= hdr->uidnext ||
-		    rec->modseq > hdr->highestmodseq) {
-			free(recs);
-			free(buf);
-			return 0;
-		}
-		prev = rec->uid;
+		    rec->modseq > hdr->highestmodseq)
+			ret = 0;
+		prev_uid = rec->uid;
 	}
 	free(buf);
+	return ret < 0 ? store_set_syscall_error("pread", "index") : ret;
+}
+
+int
+index_read_recs(int fd, const struct index_hdr *hdr, struct mail_rec **recs_r)
+{
+	struct mail_rec *recs;
+	int ret;
+
+	recs = i_malloc((hdr->record_count + 1) * sizeof(*recs));
+	ret = index_read_recs_from(fd, hdr, 0, 0, recs);
+	if (ret <= 0) {
+		free(recs);
+		recs = NULL;
+	}
 	*recs_r = recs;
-	return 1;
+	return ret;
 }
 
 int

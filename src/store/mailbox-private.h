@@ -35,7 +35,10 @@
  *     80 u32 record count                 84 u32 keyword count
  *     88 u32 unseen count                 92 u32 \Deleted count
  *     96 u64 total message bytes
- *    104 16 bytes reserved (zero)
+ *    104 u64 generation of the last change that was not an append
+ *            (flags, expunge, rebuild): a reader whose records are of
+ *            the same one reads only the records added since
+ *    112 8 bytes reserved (zero)
  *    120 u64 checksum of bytes 0..119 (index_checksum)
  *   records, 64 bytes each, ascending UID:
  *      0 u32 uid        4 u32 flags       8 u64 size
@@ -290,6 +293,7 @@ struct index_hdr {
 	uint32_t unseen;
 	uint32_t deleted;
 	uint64_t bytes;
+	uint64_t modify_generation;
 };
 
 uint64_t index_checksum(const unsigned char *p, size_t words);
@@ -311,6 +315,11 @@ void index_hdr_count(struct index_hdr *hdr, const struct mail_rec *recs,
 int index_read_hdr(int fd, struct index_hdr *hdr_r);
 int index_read_recs(int fd, const struct index_hdr *hdr,
 		    struct mail_rec **recs_r);
+/* Reads records first..record_count-1 into recs[first..], which follow
+   a record with UID prev_uid. 1 ok, 0 invalid, -1 error. */
+int index_read_recs_from(int fd, const struct index_hdr *hdr,
+			 unsigned int first, uint32_t prev_uid,
+			 struct mail_rec *recs);
 /* Reads record number pos: 1 ok, 0 invalid, -1 error. */
 int index_read_rec(int fd, unsigned int pos, struct mail_rec *rec_r);
 /* Reads the one record with uid by binary search (pread); 1 found,
@@ -365,6 +374,7 @@ struct mailbox {
 	uint32_t view_uidvalidity, view_uidnext;
 	uint64_t view_highestmodseq;
 	uint64_t view_generation;
+	uint64_t view_modify_generation;
 	/* messages kept in the view by MAILBOX_SYNC_FLAG_NO_EXPUNGES */
 	unsigned int view_expunged;
 	int view_fd;            /* mbox: the file the view's offsets are in */
@@ -416,17 +426,24 @@ int mailbox_index_rebuild(struct mailbox *box);
 uint64_t mailbox_next_modseq(struct mailbox *box);
 /* Marks the index dirty (or appending) before the files change. */
 int mailbox_index_mark(struct mailbox *box, enum index_dirty dirty);
+enum index_commit {
+	/* records were only added at the end */
+	INDEX_COMMIT_APPEND,
+	/* records changed in place */
+	INDEX_COMMIT_MODIFY,
+	/* all records rewritten (expunge): the file is cut after them */
+	INDEX_COMMIT_REWRITE,
+};
 /*
  * After the files changed: box->hdr gets the files' new identity,
  * generation + 1 and clean; recs[0..count-1] are written as records
- * first.., then the header. With truncate the file is cut after
- * box->hdr.record_count records. The caller has updated box->hdr's
- * counts (and box->recs when loaded). A failure only leaves the index
- * dirty for the next refresh (logged; the change itself is durable).
+ * first.., then the header. The caller has updated box->hdr's counts
+ * (and box->recs when loaded). A failure only leaves the index dirty for
+ * the next refresh (logged; the change itself is durable).
  */
 void mailbox_index_commit(struct mailbox *box, const struct mail_rec *recs,
 			  unsigned int first, unsigned int count,
-			  bool truncate);
+			  enum index_commit kind);
 /* Adds (sign 1) or removes (-1) rec to the counters of hdr. */
 void index_hdr_add(struct index_hdr *hdr, const struct mail_rec *rec,
 		   int sign);

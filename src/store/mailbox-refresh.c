@@ -144,6 +144,60 @@ same_state(const struct index_hdr *a, const struct index_hdr *b)
 		a->record_count == b->record_count;
 }
 
+/* Only records were added since old (the records we hold). */
+static bool
+appended_only(const struct index_hdr *old, const struct index_hdr *hdr)
+{
+	return hdr->modify_generation == old->modify_generation &&
+		hdr->uidvalidity == old->uidvalidity &&
+		hdr->format == old->format &&
+		hdr->generation > old->generation &&
+		hdr->record_count >= old->record_count;
+}
+
+/* Reads just the records appended since box->hdr: a session in a busy
+   100,000-message mailbox does not re-read it for every delivery.
+   1 done, 0 damaged (read everything), -1 error. */
+static int
+load_appended(struct mailbox *box, int fd, const struct index_hdr *hdr)
+{
+	struct index_hdr tmp = box->hdr;
+	unsigned int i, first = box->rec_count;
+	uint64_t end = 0;
+	int ret;
+
+	i_assert(first == box->hdr.record_count);
+	if (hdr->record_count + 1 > box->rec_cap) {
+		box->rec_cap = hdr->record_count + hdr->record_count / 4 + 16;
+		box->recs = i_realloc(box->recs,
+				      box->rec_cap * sizeof(*box->recs));
+	}
+	ret = index_read_recs_from(fd, hdr, first, first == 0 ? 0 :
+				   box->recs[first - 1].uid, box->recs);
+	if (ret <= 0)
+		return ret;
+	if (first > 0) {
+		end = box->recs[first - 1].offset +
+			box->recs[first - 1].hdr_len +
+			box->recs[first - 1].size + 1;
+	}
+	for (i = first; i < hdr->record_count; i++) {
+		index_hdr_add(&tmp, &box->recs[i], 1);
+		if (hdr->format == MAILBOX_FORMAT_MBOX &&
+		    box->recs[i].offset < end)
+			return 0;
+		end = box->recs[i].offset + box->recs[i].hdr_len +
+			box->recs[i].size + 1;
+	}
+	if (tmp.record_count != hdr->record_count ||
+	    tmp.unseen != hdr->unseen || tmp.deleted != hdr->deleted ||
+	    tmp.bytes != hdr->bytes ||
+	    (hdr->format == MAILBOX_FORMAT_MBOX && end > hdr->ident.size))
+		return 0;
+	box->rec_count = hdr->record_count;
+	return 1;
+}
+
 /* 1 used, 0 the records are damaged, -1 error. */
 static int
 use_index(struct mailbox *box, int fd, const struct index_hdr *hdr,
@@ -153,8 +207,16 @@ use_index(struct mailbox *box, int fd, const struct index_hdr *hdr,
 	int ret;
 
 	if (box->recs_loaded &&
-	    (!box->hdr_valid || !same_state(&box->hdr, hdr)))
-		box->recs_loaded = false;
+	    (!box->hdr_valid || !same_state(&box->hdr, hdr))) {
+		ret = 0;
+		if (want_recs && box->hdr_valid &&
+		    appended_only(&box->hdr, hdr))
+			ret = load_appended(box, fd, hdr);
+		if (ret < 0)
+			return -1;
+		if (ret == 0)
+			box->recs_loaded = false;
+	}
 	if (want_recs && !box->recs_loaded) {
 		ret = index_read_recs(fd, hdr, &recs);
 		if (ret <= 0)
@@ -195,7 +257,8 @@ mailbox_index_mark(struct mailbox *box, enum index_dirty dirty)
 
 void
 mailbox_index_commit(struct mailbox *box, const struct mail_rec *recs,
-		     unsigned int first, unsigned int count, bool truncate)
+		     unsigned int first, unsigned int count,
+		     enum index_commit kind)
 {
 	struct file_ident cur;
 	off_t end;
@@ -205,6 +268,8 @@ mailbox_index_commit(struct mailbox *box, const struct mail_rec *recs,
 		goto fail;
 	box->hdr.ident = cur;
 	box->hdr.generation++;
+	if (kind != INDEX_COMMIT_APPEND)
+		box->hdr.modify_generation = box->hdr.generation;
 	box->hdr.dirty = INDEX_CLEAN;
 	box->hdr.keyword_count = box->meta.keyword_count;
 	if ((fd = index_rw_fd(box)) == -1)
@@ -216,7 +281,7 @@ mailbox_index_commit(struct mailbox *box, const struct mail_rec *recs,
 		goto fail;
 	end = MAILBOX_INDEX_HEADER_SIZE +
 		(off_t)box->hdr.record_count * MAILBOX_INDEX_RECORD_SIZE;
-	if (truncate && vfs_ftruncate(fd, end) == -1)
+	if (kind == INDEX_COMMIT_REWRITE && vfs_ftruncate(fd, end) == -1)
 		log_warn("%s: ftruncate", box->index_path);
 	return;
 fail:
@@ -318,7 +383,7 @@ repair_tail(struct mailbox *box, int old_fd, const struct index_hdr *old)
 	if (box->hdr.uidnext < box->meta.uidnext)
 		box->hdr.uidnext = box->meta.uidnext;
 	mailbox_index_commit(box, scan.recs, old->record_count, scan.count,
-			     true);
+			     INDEX_COMMIT_APPEND);
 	fmt_scan_deinit(&scan);
 	return box->hdr_valid ? 1 : 0;
 }
@@ -509,6 +574,7 @@ rebuild_finish(struct rebuild *rb, const struct index_hdr *old)
 	box->hdr.highestmodseq = rb->modseq;
 	box->hdr.generation = old != NULL && old->generation >= rb->modseq ?
 		old->generation + 1 : rb->modseq;
+	box->hdr.modify_generation = box->hdr.generation;
 	box->hdr.format = box->format;
 	box->hdr.ident = cur;
 	box->hdr.keyword_count = box->meta.keyword_count;

@@ -187,7 +187,8 @@ append_commit(struct append_ctx *ctx, uint32_t *uids_r)
 		       ctx->count * sizeof(*ctx->recs));
 		box->rec_count += ctx->count;
 	}
-	mailbox_index_commit(box, ctx->recs, first, ctx->count, false);
+	mailbox_index_commit(box, ctx->recs, first, ctx->count,
+			     INDEX_COMMIT_APPEND);
 }
 
 static void

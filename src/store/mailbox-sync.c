@@ -106,6 +106,27 @@ view_diff(struct mailbox *box, enum mailbox_sync_flags flags,
 	box->view_expunged = diff.kept_expunged;
 }
 
+/* Only messages were added since the view was made: they are appended
+   without going over the whole view. false when that does not hold. */
+static bool
+view_append_only(struct mailbox *box, bool file_switched,
+		 struct mailbox_sync_result *res)
+{
+	unsigned int i, n = box->count;
+
+	if (file_switched || box->view_expunged > 0 ||
+	    box->view_modify_generation != box->hdr.modify_generation ||
+	    n > box->rec_count ||
+	    (n > 0 && box->recs[n - 1].uid != box->msgs[n - 1].uid))
+		return false;
+	mailbox_view_reserve(box, box->rec_count);
+	for (i = n; i < box->rec_count; i++)
+		mailbox_view_fill(&box->msgs[i], &box->locs[i], &box->recs[i]);
+	box->count = box->rec_count;
+	res->new_count = box->rec_count - n;
+	return true;
+}
+
 int
 store_mailbox_sync(struct mailbox *box, enum mailbox_sync_flags flags,
 		   struct mailbox_sync_result *result_r)
@@ -138,10 +159,12 @@ store_mailbox_sync(struct mailbox *box, enum mailbox_sync_flags flags,
 		}
 		switched = true;
 	}
-	view_diff(box, flags, switched, res);
+	if (!view_append_only(box, switched, res))
+		view_diff(box, flags, switched, res);
 	box->view_uidnext = box->hdr.uidnext;
 	box->view_highestmodseq = box->hdr.highestmodseq;
 	box->view_generation = box->hdr.generation;
+	box->view_modify_generation = box->hdr.modify_generation;
 	mailbox_unlock(box);
 	if (result_r == NULL)
 		store_mailbox_sync_result_free(&dummy);

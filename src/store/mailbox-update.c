@@ -206,7 +206,8 @@ commit_flags(struct mailbox *box, const struct flag_change *ch,
 	}
 	box->hdr.highestmodseq = modseq;
 	if (rewritten) {
-		mailbox_index_commit(box, box->recs, 0, box->rec_count, true);
+		mailbox_index_commit(box, box->recs, 0, box->rec_count,
+				     INDEX_COMMIT_REWRITE);
 	} else if (ch->count <= UPDATE_SCATTER_MAX) {
 		/* the few changed records, then the header */
 		fd = box->index_fd;
@@ -216,7 +217,8 @@ commit_flags(struct mailbox *box, const struct flag_change *ch,
 				fd = -1;
 		}
 		if (fd != -1) {
-			mailbox_index_commit(box, NULL, 0, 0, false);
+			mailbox_index_commit(box, NULL, 0, 0,
+					     INDEX_COMMIT_MODIFY);
 		} else {
 			/* the index stays marked dirty: rebuilt next time */
 			store_clear_error();
@@ -225,7 +227,7 @@ commit_flags(struct mailbox *box, const struct flag_change *ch,
 		}
 	} else {
 		mailbox_index_commit(box, box->recs + lo, lo, hi - lo + 1,
-				     false);
+				     INDEX_COMMIT_MODIFY);
 	}
 }
 
@@ -352,7 +354,8 @@ mailbox_expunge_locked(struct mailbox *box, const uint32_t *uids,
 	keep = NULL;
 	index_hdr_count(&box->hdr, box->recs, box->rec_count);
 	box->hdr.highestmodseq = modseq;
-	mailbox_index_commit(box, box->recs, 0, box->rec_count, true);
+	mailbox_index_commit(box, box->recs, 0, box->rec_count,
+			     INDEX_COMMIT_REWRITE);
 	for (i = 0; expunged_r != NULL && i < ngone; i++)
 		uid_array_add(expunged_r, gone[i].uid);
 out:

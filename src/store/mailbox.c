@@ -132,6 +132,7 @@ view_load(struct mailbox *box)
 	box->view_uidnext = box->hdr.uidnext;
 	box->view_highestmodseq = box->hdr.highestmodseq;
 	box->view_generation = box->hdr.generation;
+	box->view_modify_generation = box->hdr.modify_generation;
 	box->view_expunged = 0;
 }
 
