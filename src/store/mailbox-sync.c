@@ -8,8 +8,10 @@
  */
 #include "mailbox-private.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void
 uid_array_add(struct uid_array *arr, uint32_t uid)
@@ -169,4 +171,28 @@ store_mailbox_sync(struct mailbox *box, enum mailbox_sync_flags flags,
 	if (result_r == NULL)
 		store_mailbox_sync_result_free(&dummy);
 	return 0;
+}
+
+const char *
+store_mailbox_watch_path(struct mailbox *box)
+{
+	return box->index_path;
+}
+
+bool
+store_mailbox_changed(struct mailbox *box)
+{
+	struct index_hdr hdr;
+	int fd, ret;
+
+	fd = open(box->index_path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return true;
+	ret = index_read_hdr(fd, &hdr);
+	close(fd);
+	store_clear_error();
+	/* a header being rewritten reads as invalid: report a change */
+	return ret != 1 || hdr.dirty != INDEX_CLEAN ||
+		hdr.generation != box->view_generation ||
+		hdr.highestmodseq != box->view_highestmodseq;
 }

@@ -171,6 +171,16 @@ enum mailbox_sync_flags {
 int store_mailbox_sync(struct mailbox *box, enum mailbox_sync_flags flags,
 		       struct mailbox_sync_result *result_r);
 void store_mailbox_sync_result_free(struct mailbox_sync_result *result);
+/* A file that is written whenever the mailbox changes (the index: every
+   append, flag change and expunge ends by rewriting its header), for
+   inotify (IN_MODIFY; IN_DELETE_SELF/IN_MOVE_SELF when it is rebuilt,
+   then watch again) so IDLE learns of changes without polling. The
+   file may not exist yet. Valid while box is open. */
+const char *store_mailbox_watch_path(struct mailbox *box);
+/* Cheap check without the lock: true when the mailbox may have changed
+   since the last sync (reads the index header only). A false positive
+   only costs a sync. */
+bool store_mailbox_changed(struct mailbox *box);
 
 /* Reads a whole message (exact bytes as appended) into out. */
 int store_mailbox_msg_read(struct mailbox *box, uint32_t uid, buf_t *out);

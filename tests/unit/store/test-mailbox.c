@@ -580,10 +580,14 @@ test_two_handles(void **state)
 	struct mailbox *a = open_box(t, "Box"), *b = open_box(t, "Box");
 	uint32_t uids[3];
 
+	assert_false(store_mailbox_changed(b));
+	assert_non_null(strstr(store_mailbox_watch_path(b), "/Box.m"));
 	append_n(a, 3, uids);
+	assert_true(store_mailbox_changed(b));
 	assert_int_equal(store_mailbox_sync(b, 0, &res), 0);
 	assert_int_equal(res.new_count, 3);
 	store_mailbox_sync_result_free(&res);
+	assert_false(store_mailbox_changed(b));
 	assert_int_equal(store_mailbox_update_flags(a, uids, 1,
 		STORE_FLAGS_ADD, STORE_FLAG_FLAGGED, NULL, 0, NULL), 0);
 	/* b reads uid 1 although its .mdir file was renamed */
