@@ -444,8 +444,9 @@ lmtp_parser_next_command(struct lmtp_parser *parser,
 	bool too_long;
 
 	i_assert(parser->mode == MODE_COMMAND);
-	start = parser->in.data + parser->pos;
+	/* buf_t data is NULL until the first append: no arithmetic on it. */
 	avail = parser->in.len - parser->pos;
+	start = avail == 0 ? NULL : parser->in.data + parser->pos;
 	lf = avail == 0 ? NULL : memchr(start, '\n', avail);
 	if (lf == NULL) {
 		if (avail > LMTP_LINE_MAX + 1) {
