@@ -687,15 +687,18 @@ mbox_write_flags(int fd, const char *path, const struct mail_rec *recs,
 		if (write_flags_field(fd, &recs[i], new_flags[i]) == -1)
 			break;
 	}
-	if (i == count && vfs_fdatasync(fd) == 0)
+	/* fsync, not fdatasync: the size does not change, so only a durable
+	   mtime tells an index that survived a power loss that it is
+	   stale */
+	if (i == count && vfs_fsync(fd) == 0)
 		return 0;
-	fmt_syscall_error(i == count ? "fdatasync" : "pwrite", path);
+	fmt_syscall_error(i == count ? "fsync" : "pwrite", path);
 	/* Put the old flags back so the mailbox is as before. */
 	for (j = 0; j < i && j < count; j++) {
 		if (write_flags_field(fd, &recs[j], recs[j].flags) == -1)
 			break;
 	}
-	if (j != (i < count ? i : count) || vfs_fdatasync(fd) == -1)
+	if (j != (i < count ? i : count) || vfs_fsync(fd) == -1)
 		log_warn("mbox: %s: could not restore flags", path);
 	return -1;
 }

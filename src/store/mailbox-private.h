@@ -191,7 +191,7 @@ int mbox_append(int fd, const char *path, uint64_t at,
 int mbox_truncate(int fd, const char *path, uint64_t size);
 /* True when flags fit into rec's flags field in place. */
 bool mbox_flags_fit(const struct mail_rec *rec, uint32_t flags);
-/* In-place flag writes (each must fit) followed by one fdatasync. */
+/* In-place flag writes (each must fit) followed by one fsync. */
 int mbox_write_flags(int fd, const char *path, const struct mail_rec *recs,
 		     const uint32_t *new_flags, unsigned int count);
 /*
