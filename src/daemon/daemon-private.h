@@ -22,6 +22,7 @@ struct event_base;
 struct store;
 struct worker_pool;
 struct listener;
+struct tls_context;
 
 /* Upper bounds of the command line. */
 #define DAEMON_LISTENERS_MAX 64
@@ -81,6 +82,12 @@ struct daemon_settings {
 	unsigned int shutdown_timeout_secs;
 	const char *pidfile;
 	char hostname[256];
+	/* TLS certificate chain and key (PEM); NULL: the defaults
+	   BASE/Settings/server.crt and server.key, used when present. */
+	const char *tls_cert;
+	const char *tls_key;
+	/* Plaintext logins before TLS (USER/PASS, AUTH PLAIN/LOGIN). */
+	bool allow_plaintext_auth;
 };
 
 /* Everything a front-end adapter may use; owned by daemon.c. */
@@ -89,6 +96,8 @@ struct server {
 	struct event_base *base;
 	struct worker_pool *pool;
 	struct store *store;
+	/* NULL when no certificate is configured: no STLS, no pop3s. */
+	struct tls_context *tls;
 
 	struct frontend frontends[DAEMON_LISTENERS_MAX];
 	unsigned int frontend_count;

@@ -16,6 +16,7 @@
 #include "daemon-private.h"
 #include "worker.h"
 #include "store.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +46,7 @@ usage(FILE *out)
 "                     [--workers N] [--log-level debug|info|warn]\n"
 "                     [--max-message-size BYTES] [--idle-timeout SECS]\n"
 "                     [--shutdown-timeout SECS] [--pidfile PATH]\n"
+"                     [--tls-cert FILE --tls-key FILE] [--allow-plaintext-auth]\n"
 "       commune serve --protocols\n"
 "\n"
 "  --base DIR            base directory (default $COMMUNE_BASE, else ./var)\n"
@@ -57,6 +59,12 @@ usage(FILE *out)
 "  --idle-timeout SECS   close sessions idle this long (protocol default)\n"
 "  --shutdown-timeout S  on SIGTERM, wait this long for deliveries (30)\n"
 "  --pidfile PATH        write the process id there while running\n"
+"  --tls-cert FILE       TLS certificate chain, PEM (default\n"
+"                        BASE/Settings/server.crt when it exists)\n"
+"  --tls-key FILE        its private key, PEM (default\n"
+"                        BASE/Settings/server.key)\n"
+"  --allow-plaintext-auth  accept passwords before TLS (USER/PASS,\n"
+"                        AUTH PLAIN/LOGIN); for loopback and tests\n"
 "  --protocols           list the protocols --listen knows and exit\n");
 }
 
@@ -233,6 +241,7 @@ default_workers(void)
 enum {
 	OPT_BASE = 256, OPT_LISTEN, OPT_WORKERS, OPT_LOG_LEVEL, OPT_MAX_SIZE,
 	OPT_IDLE, OPT_SHUTDOWN, OPT_PIDFILE, OPT_PROTOCOLS, OPT_HELP,
+	OPT_TLS_CERT, OPT_TLS_KEY, OPT_ALLOW_PLAINTEXT,
 };
 
 static const struct option options[] = {
@@ -246,6 +255,9 @@ static const struct option options[] = {
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "protocols", no_argument, NULL, OPT_PROTOCOLS },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "allow-plaintext-auth", no_argument, NULL, OPT_ALLOW_PLAINTEXT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -292,6 +304,15 @@ apply_option(struct daemon_settings *set, int opt, const char *arg)
 	case OPT_PIDFILE:
 		set->pidfile = arg;
 		return 0;
+	case OPT_TLS_CERT:
+		set->tls_cert = arg;
+		return 0;
+	case OPT_TLS_KEY:
+		set->tls_key = arg;
+		return 0;
+	case OPT_ALLOW_PLAINTEXT:
+		set->allow_plaintext_auth = true;
+		return 0;
 	default:
 		usage(stderr);
 		return -1;
@@ -331,6 +352,11 @@ parse_args(int argc, char **argv, struct daemon_settings *set)
 	if (optind < argc) {
 		fprintf(stderr, "commune serve: unexpected argument '%s'\n",
 			argv[optind]);
+		return -1;
+	}
+	if ((set->tls_cert == NULL) != (set->tls_key == NULL)) {
+		fprintf(stderr, "commune serve: --tls-cert and --tls-key go "
+			"together\n");
 		return -1;
 	}
 	if (set->listen_count == 0) {
@@ -480,6 +506,43 @@ server_listen(struct server *server)
 	return 0;
 }
 
+/*
+ * Loads the TLS certificate: the one given with --tls-cert/--tls-key
+ * (which must work), else BASE/Settings/server.crt and server.key when
+ * both exist (`make run` generates them). Without a certificate the
+ * server runs without TLS: STLS/STARTTLS are not offered and the
+ * implicit-TLS front-ends refuse to start.
+ */
+static int
+server_tls_init(struct server *server)
+{
+	const struct daemon_settings *set = &server->set;
+	char *cert = NULL, *key = NULL;
+	const char *error;
+	int ret = 0;
+
+	if (set->tls_cert != NULL) {
+		cert = i_strdup(set->tls_cert);
+		key = i_strdup(set->tls_key);
+	} else {
+		cert = i_strdup_printf("%s/Settings/server.crt",
+				       set->base_dir);
+		key = i_strdup_printf("%s/Settings/server.key", set->base_dir);
+		if (access(cert, F_OK) != 0 || access(key, F_OK) != 0) {
+			log_info("no TLS certificate (%s): TLS is off", cert);
+			goto out;
+		}
+	}
+	if (tls_context_create(cert, key, &server->tls, &error) < 0) {
+		fprintf(stderr, "commune serve: TLS: %s\n", error);
+		ret = -1;
+	}
+out:
+	free(cert);
+	free(key);
+	return ret;
+}
+
 static int
 server_init(struct server *server)
 {
@@ -502,6 +565,8 @@ server_init(struct server *server)
 	}
 	server->pool = worker_pool_create(server->base, server->set.workers);
 	if (server->pool == NULL)
+		return -1;
+	if (server_tls_init(server) < 0)
 		return -1;
 	server->sig_term = evsignal_new(server->base, SIGTERM, signal_cb,
 					server);
@@ -549,6 +614,7 @@ server_deinit(struct server *server)
 		event_free(server->sig_int);
 	if (server->base != NULL)
 		event_base_free(server->base);
+	tls_context_destroy(&server->tls);
 	store_close(&server->store);
 }
 

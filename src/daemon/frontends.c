@@ -7,6 +7,10 @@
  */
 #include "daemon-private.h"
 #include "lmtp-server.h"
+#include "pop3-server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <strings.h>
 
@@ -60,10 +64,109 @@ static const struct frontend_ops lmtp_ops = {
 	.destroy = lmtp_fe_destroy,
 };
 
+/* ---- POP3 ---- */
+
+/*
+ * pop3 (STLS) and pop3s (implicit TLS) are two rows but one POP3 server,
+ * so that one mailbox allows one POP3 session whichever port it came
+ * in on. Each row's context says which kind of socket it accepts.
+ */
+struct pop3_fe {
+	bool implicit_tls;
+};
+
+static struct pop3_server *pop3_shared;
+static unsigned int pop3_shared_refs;
+
+static void *
+pop3_fe_create_common(struct server *server, bool implicit_tls)
+{
+	struct pop3_settings set = {
+		.hostname = server->set.hostname,
+		.idle_timeout_secs = server->set.idle_timeout_secs,
+		.tls = server->tls,
+		.allow_plaintext_auth = server->set.allow_plaintext_auth,
+	};
+	struct pop3_fe *fe;
+
+	if (implicit_tls && server->tls == NULL) {
+		fprintf(stderr, "commune serve: pop3s needs a TLS certificate "
+			"(--tls-cert/--tls-key, or %s/Settings/server.crt "
+			"and server.key)\n", server->set.base_dir);
+		return NULL;
+	}
+	if (pop3_shared == NULL)
+		pop3_shared = pop3_server_create(&set, server->store,
+						 server->pool, server->base);
+	pop3_shared_refs++;
+	fe = i_malloc(sizeof(*fe));
+	fe->implicit_tls = implicit_tls;
+	return fe;
+}
+
+static void *
+pop3_fe_create(struct server *server)
+{
+	return pop3_fe_create_common(server, false);
+}
+
+static void *
+pop3s_fe_create(struct server *server)
+{
+	return pop3_fe_create_common(server, true);
+}
+
+static void
+pop3_fe_accept(void *ctx, int fd, const struct sockaddr *addr,
+	       socklen_t addrlen)
+{
+	struct pop3_fe *fe = ctx;
+
+	pop3_server_accept(pop3_shared, fd, addr, addrlen, fe->implicit_tls);
+}
+
+static void
+pop3_fe_shutdown(void *ctx)
+{
+	pop3_server_shutdown(pop3_shared);
+}
+
+static unsigned int
+pop3_fe_count(void *ctx)
+{
+	return pop3_server_connection_count(pop3_shared);
+}
+
+static void
+pop3_fe_destroy(void *ctx)
+{
+	free(ctx);
+	if (--pop3_shared_refs == 0)
+		pop3_server_destroy(&pop3_shared);
+}
+
+static const struct frontend_ops pop3_ops = {
+	.create = pop3_fe_create,
+	.accept = pop3_fe_accept,
+	.shutdown = pop3_fe_shutdown,
+	.connection_count = pop3_fe_count,
+	.destroy = pop3_fe_destroy,
+};
+
+static const struct frontend_ops pop3s_ops = {
+	.create = pop3s_fe_create,
+	.accept = pop3_fe_accept,
+	.shutdown = pop3_fe_shutdown,
+	.connection_count = pop3_fe_count,
+	.destroy = pop3_fe_destroy,
+};
+
 /* ---- the table ---- */
 
 const struct protocol_def daemon_protocols[] = {
 	{ "lmtp", &lmtp_ops },
+	{ "pop3", &pop3_ops },
+	{ "pop3s", &pop3s_ops },
 };
 const unsigned int daemon_protocol_count = N_ELEMENTS(daemon_protocols);
 
