@@ -588,11 +588,12 @@ PY_FLAGS = [("", set()), ("R", {"\\Seen"}), ("RA", {"\\Seen", "\\Answered"}),
             ("ROFA", {"\\Seen", "\\Flagged", "\\Answered"})]
 
 
-def python_mbox(path, count=None):
+def python_mbox(path):
+    """An mbox written by Python's mailbox module, one message per
+    PY_FLAGS entry; returns the bodies."""
     box = mailbox.mbox(str(path))
     bodies = []
-    for i, (flags, _) in enumerate(PY_FLAGS if count is None else
-                                   [("R", None)] * count):
+    for i, (flags, _) in enumerate(PY_FLAGS):
         body = f"message {i}\nFrom inside the body\n>From quoted\n\nend\n"
         m = mailbox.mboxMessage(msg(f"subject {i}", body=body))
         m.set_from("sender@example.org", time.gmtime(1600000000 + i * 3600))
@@ -601,6 +602,16 @@ def python_mbox(path, count=None):
         bodies.append(body)
     box.close()
     return bodies
+
+
+def big_mbox(path, count):
+    """count seen messages in the layout mailbox.mbox writes (written
+    directly: the module is slow for thousands)."""
+    with open(path, "wb") as f:
+        for i in range(count):
+            f.write(b"From sender@example.org Sun Sep 13 12:26:40 2020\n" +
+                    msg(f"subject {i}", body=f"message {i}\n",
+                        extra="Status: RO\n") + b"\n")
 
 
 def body_of(data):
@@ -729,7 +740,7 @@ def test_import_maildir_dovecot_keywords(commune, tmp_path, john):
 def test_import_interrupted_takes_everything_back(commune, tmp_path, john):
     import signal
     src = tmp_path / "big.mbox"
-    python_mbox(src, count=20000)
+    big_mbox(src, 20000)
     commune.ok("mailbox", "create", john, "Target")
     for delay in [0.2, 0.5, 1.0]:
         proc = subprocess.Popen([COMMUNE_BIN, "import", john, "Target",
@@ -752,7 +763,7 @@ def test_import_interrupted_takes_everything_back(commune, tmp_path, john):
 
 def test_import_big_mbox_in_batches(commune, tmp_path, john):
     src = tmp_path / "big.mbox"
-    python_mbox(src, count=2500)
+    big_mbox(src, 2500)
     p = commune.run("import", john, "Big", str(src))
     assert p.returncode == 0, p.stderr
     assert b"\r" not in p.stderr        # no progress bar on a pipe
@@ -766,7 +777,7 @@ def test_progress_bar_only_on_a_terminal(commune, tmp_path, john):
     import pty
     import select
     src = tmp_path / "p.mbox"
-    python_mbox(src, count=50)
+    big_mbox(src, 50)
     master, slave = pty.openpty()
     try:
         p = subprocess.run([COMMUNE_BIN, "import", john, "P", str(src),
@@ -820,7 +831,7 @@ def test_import_failure_takes_everything_back(commune, base, tmp_path,
                                               john):
     """A store failure in a later batch removes the earlier batches."""
     src = tmp_path / "big.mbox"
-    python_mbox(src, count=1500)
+    big_mbox(src, 1500)
     commune.ok("mailbox", "create", john, "Target")
     deliver(commune, john, msg("already here"), "--mailbox", "Target")
     before = listing(commune, john, "Target")
@@ -842,7 +853,7 @@ def test_import_failure_removes_created_mailbox(commune, base, tmp_path,
     """A mailbox the failed import created goes away again: whether the
     store fails while creating it or while appending to it."""
     src = tmp_path / "big.mbox"
-    python_mbox(src, count=1500)
+    big_mbox(src, 1500)
     failed = 0
     for n in range(1, 40):
         before = snapshot(base)
@@ -937,3 +948,89 @@ def test_check(commune, base, john):
     assert b"Dir: ok" in p.stdout
     # check changes nothing.
     assert inbox.read_bytes() == garbled
+
+
+# ------------------------------------------- failed commands change nothing
+
+def durable_snapshot(base):
+    """snapshot() without the caches: index files may be rebuilt by any
+    command, failed or not."""
+    return {k: v for k, v in snapshot(base).items()
+            if not k.endswith(".idx")}
+
+
+FAULT_COMMANDS = [
+    ("domain", "create", "example.org"),
+    ("account", "create", "kim", "--password", "pw"),
+    ("account", "create", "solo@example.org", "--type", "mdir"),
+    ("account", "password", "kim", "pw2"),
+    ("mailbox", "create", "john", "Box", "--format", "mdir"),
+    ("mailbox", "create", "john", "Work/Deep"),
+    ("deliver", "john", "--mailbox", "Box", "--flags", "\\Seen $Label1"),
+    ("deliver", "john", "--flags", "$Label2"),
+    ("message", "flag", "john", "INBOX", "1", "+\\Flagged", "-\\Seen",
+     "+Work"),
+    ("message", "copy", "john", "INBOX", "1", "Box"),
+    ("message", "move", "john", "INBOX", "2", "Box"),
+    ("message", "flag", "john", "Box", "1", "+\\Deleted"),
+    ("message", "expunge", "john", "Box"),
+    ("mailbox", "class", "john", "Box", "IPF.Task"),
+    ("mailbox", "subscribe", "john", "Box"),
+    ("mailbox", "rename", "john", "Work", "Job"),
+    ("mailbox", "rename", "john", "INBOX", "Old"),
+    ("mailbox", "delete", "john", "Old"),
+    ("import", "john", "Imported", "MBOX"),
+    ("account", "rename", "kim", "kim@example.org"),
+    ("account", "delete", "kim@example.org"),
+]
+
+
+def fault_failures(commune, base, tmp_path, op):
+    """Runs FAULT_COMMANDS in order; each is first made to fail at its
+    1st, 2nd, ... file operation `op`, every attempt from the same
+    starting state, until it succeeds. Returns the (command, n, stderr)
+    of failed attempts that left the base directory changed."""
+    import shutil
+    src = tmp_path / "in.mbox"
+    big_mbox(src, 3)
+    deliver(commune, "john", msg("one"), "--flags", "\\Seen")
+    deliver(commune, "john", msg("two"))
+    saved = tmp_path / "saved"
+    bad = []
+    for cmd in FAULT_COMMANDS:
+        cmd = [str(src) if a == "MBOX" else a for a in cmd]
+        shutil.copytree(base, saved, symlinks=True)
+        before = durable_snapshot(base)
+        for n in range(1, 80):
+            p = commune.run(*cmd, input=msg("faulty"),
+                            env={"COMMUNE_VFS_FAIL": f"{op}:{n}"})
+            if p.returncode == 0:
+                break
+            assert p.returncode in (EXIT_FAIL, EXIT_TEMPFAIL), \
+                (cmd, n, p.stderr)
+            if durable_snapshot(base) != before:
+                bad.append((" ".join(cmd[:2]), n, p.stderr))
+            shutil.rmtree(base)
+            shutil.copytree(saved, base, symlinks=True)
+        else:
+            pytest.fail(f"{cmd} never succeeded")
+        shutil.rmtree(saved)
+    return bad
+
+
+# Store operations that, made to fail at some file operation, still leave
+# a change behind (reported to the store's owner; remove an entry once
+# fixed). A new entry here is a regression.
+KNOWN_STORE_NOT_ATOMIC = {
+    "domain create", "account password", "account rename",
+    "account delete", "mailbox create", "mailbox rename", "mailbox delete",
+    "mailbox class", "mailbox subscribe", "deliver john", "message flag",
+    "message move", "message expunge", "import john",
+}
+
+
+@pytest.mark.parametrize("op", ["any", "fsync", "unlink"])
+def test_failed_commands_change_nothing(commune, base, tmp_path, john, op):
+    bad = fault_failures(commune, base, tmp_path, op)
+    unknown = [b for b in bad if b[0] not in KNOWN_STORE_NOT_ATOMIC]
+    assert unknown == []
