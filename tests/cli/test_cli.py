@@ -16,7 +16,12 @@ import time
 
 import pytest
 
-from conftest import COMMUNE_BIN
+# Not `from conftest import ...`: several conftest.py files exist and
+# which one Python finds under that name depends on collection order.
+COMMUNE_BIN = os.environ.get(
+    "COMMUNE_BIN",
+    os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "build", "commune"))
 
 EXIT_FAIL = 1
 EXIT_USAGE = 2
