@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <event2/listener.h>
@@ -51,7 +52,13 @@ accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 {
 	struct listener *listener = context;
 	struct frontend *fe = listener->frontend;
+	int one = 1;
 
+	/* Replies are small and often follow one another before the client
+	   answers (a pipelined RCPT's reply after MAIL's): with Nagle the
+	   second waits for the client's delayed ACK, some 40 ms. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1)
+		log_warn("setsockopt(TCP_NODELAY)");
 	fe->proto->ops->accept(fe->ctx, fd, addr, (socklen_t)addrlen);
 }
 
