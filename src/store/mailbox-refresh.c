@@ -208,9 +208,9 @@ use_index(struct mailbox *box, int fd, const struct index_hdr *hdr,
 
 	if (box->recs_loaded &&
 	    (!box->hdr_valid || !same_state(&box->hdr, hdr))) {
+		/* keep loaded records current when that is cheap */
 		ret = 0;
-		if (want_recs && box->hdr_valid &&
-		    appended_only(&box->hdr, hdr))
+		if (box->hdr_valid && appended_only(&box->hdr, hdr))
 			ret = load_appended(box, fd, hdr);
 		if (ret < 0)
 			return -1;

@@ -695,6 +695,89 @@ test_append_all_or_nothing(void **state)
 	store_mailbox_close(&box);
 }
 
+/* Several processes deliver, flag and expunge on one mailbox at once;
+   afterwards every delivery is there once and check is clean. */
+#define CONC_PROCS 4
+#define CONC_MSGS 15
+
+static void
+concurrent_child(struct box_test *t, unsigned int n)
+{
+	struct store *store;
+	struct account *account;
+	struct store_append msg;
+	struct mailbox *box;
+	uint32_t uid, last = 0;
+	unsigned int i;
+	char text[64];
+
+	if (store_open(t->st.base, &store) < 0 ||
+	    store_account_open(store, "joe", &account) < 0 ||
+	    store_mailbox_open(account, "Box", &box) < 0)
+		_exit(2);
+	for (i = 0; i < CONC_MSGS; i++) {
+		snprintf(text, sizeof(text), "Subject: p%u-%u\r\n\r\n.\r\n",
+			 n, i);
+		memset(&msg, 0, sizeof(msg));
+		msg.data = (const unsigned char *)text;
+		msg.len = strlen(text);
+		if (store_deliver(account, "Box", &msg, &uid) < 0 ||
+		    uid <= last)
+			_exit(3);
+		last = uid;
+		if (store_mailbox_update_flags(box, &uid, 1, STORE_FLAGS_ADD,
+					       STORE_FLAG_SEEN, NULL, 0,
+					       NULL) < 0 ||
+		    store_mailbox_sync(box, i % 2 == 0 ?
+				       MAILBOX_SYNC_FLAG_NO_EXPUNGES : 0,
+				       NULL) < 0)
+			_exit(4);
+	}
+	/* each process expunges its own last message */
+	if (store_mailbox_update_flags(box, &last, 1, STORE_FLAGS_ADD,
+				       STORE_FLAG_DELETED, NULL, 0, NULL) < 0 ||
+	    store_mailbox_expunge(box, &last, 1, NULL) < 0)
+		_exit(5);
+	store_mailbox_close(&box);
+	store_account_close(&account);
+	store_close(&store);
+	_exit(0);
+}
+
+static void
+test_concurrent_processes(void **state)
+{
+	struct box_test *t = *state;
+	struct mailbox *box;
+	const struct store_msg *msgs;
+	pid_t pids[CONC_PROCS];
+	unsigned int i;
+	int status;
+
+	for (i = 0; i < CONC_PROCS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			concurrent_child(t, i);
+	}
+	for (i = 0; i < CONC_PROCS; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	box = open_box(t, "Box");
+	assert_int_equal(store_mailbox_count(box),
+			 CONC_PROCS * (CONC_MSGS - 1));
+	msgs = store_mailbox_msgs(box);
+	for (i = 0; i < store_mailbox_count(box); i++) {
+		assert_int_equal(msgs[i].flags, STORE_FLAG_SEEN);
+		if (i > 0)
+			assert_true(msgs[i].uid > msgs[i - 1].uid);
+	}
+	store_mailbox_close(&box);
+	assert_clean(t, "Box");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -715,6 +798,7 @@ main(int argc, char **argv)
 		BOTH(test_copy_self_and_handles),
 		BOTH(test_two_handles),
 		BOTH(test_append_all_or_nothing),
+		BOTH(test_concurrent_processes),
 	};
 #undef BOTH
 
