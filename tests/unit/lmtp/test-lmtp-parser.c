@@ -142,6 +142,14 @@ test_commands(void **unused)
 }
 
 static void
+test_empty_input(void **unused)
+{
+	/* fuzz-lmtp under UBSan: nothing fed yet, no pointer arithmetic on
+	   the empty buffer. */
+	check("", "END buffered=0\n");
+}
+
+static void
 test_command_errors(void **unused)
 {
 	check("FOO\r\nHELO x\r\nEHLO x\r\nSTARTTLS\r\nLHLO\r\n"
@@ -312,6 +320,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_empty_input),
 		cmocka_unit_test(test_command_errors),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_paths),
