@@ -602,6 +602,23 @@ rec_set_sep(struct mail_rec *rec, const unsigned char *line, size_t hdr_len)
 	rec->flags_len = sep.flags_len;
 }
 
+/* Whether the file ends inside a line (bytes another tool left that are
+   not a record): then a new separator must start on a line of its own. */
+static int
+ends_mid_line(int fd, const char *path, uint64_t at, bool *mid_r)
+{
+	unsigned char c;
+	size_t done;
+
+	*mid_r = false;
+	if (at == 0)
+		return 0;
+	if (fmt_pread(fd, &c, 1, at - 1, &done) < 0)
+		return fmt_syscall_error("pread", path);
+	*mid_r = done == 1 && c != '\n';
+	return 0;
+}
+
 int
 mbox_append(int fd, const char *path, uint64_t at,
 	    const struct fmt_msg *msgs, unsigned int count,
@@ -610,20 +627,26 @@ mbox_append(int fd, const char *path, uint64_t at,
 	buf_t buf = BUF_INIT;
 	uint64_t pos = at;
 	unsigned int i;
-	size_t hdr_len;
+	size_t hdr_len, lead;
+	bool mid_line;
 	int ret = -1;
 
+	if (ends_mid_line(fd, path, at, &mid_line) < 0)
+		return -1;
 	for (i = 0; i < count; i++) {
 		const struct fmt_msg *msg = &msgs[i];
 		struct mail_rec *rec = &recs_r[i];
 
 		buf_reset(&buf);
+		lead = i == 0 && mid_line ? 1 : 0;
+		if (lead > 0)
+			buf_append_c(&buf, '\n');
 		mbox_sep_write(&buf, msg->return_path, msg->flags, msg->uid,
 			       msg->internal_date, msg->len,
 			       flags_width(msg->flags));
-		hdr_len = buf.len;
+		hdr_len = buf.len - lead;
 		memset(rec, 0, sizeof(*rec));
-		rec_set_sep(rec, buf.data, hdr_len);
+		rec_set_sep(rec, buf.data + lead, hdr_len);
 		buf_append(&buf, msg->data, msg->len);
 		buf_append_c(&buf, '\n');
 		/* one write per record: a crash tears at most the tail */
@@ -635,7 +658,7 @@ mbox_append(int fd, const char *path, uint64_t at,
 		rec->flags = msg->flags;
 		rec->size = msg->len;
 		rec->internal_date = msg->internal_date;
-		rec->offset = pos;
+		rec->offset = pos + lead;
 		pos += buf.len;
 	}
 	if (vfs_fdatasync(fd) == -1) {

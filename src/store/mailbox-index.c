@@ -179,7 +179,7 @@ index_rec_decode(const unsigned char in[MAILBOX_INDEX_RECORD_SIZE],
 	rec_r->hdr_len = get_le16(in + 48);
 	rec_r->flags_off = get_le16(in + 50);
 	rec_r->flags_len = get_le16(in + 52);
-	if (rec_r->uid == 0 || rec_r->size > STORE_MESSAGE_MAX * 16ULL ||
+	if (rec_r->uid == 0 || rec_r->size > (1ULL << 40) ||
 	    rec_r->hdr_len > MBOX_SEPARATOR_MAX ||
 	    rec_r->flags_len > MBOX_FLAGS_FIELD_MAX ||
 	    rec_r->flags_off + rec_r->flags_len > rec_r->hdr_len)

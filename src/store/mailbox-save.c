@@ -131,8 +131,8 @@ append_chunk(struct append_ctx *ctx, struct fmt_msg *msgs, unsigned int n)
 		if (mbox_append(ctx->mbox_fd, box->path, ctx->end, msgs, n,
 				recs) < 0)
 			return -1;
-		for (i = 0; i < n; i++)
-			ctx->end += recs[i].hdr_len + recs[i].size + 1;
+		ctx->end = recs[n - 1].offset + recs[n - 1].hdr_len +
+			recs[n - 1].size + 1;
 	} else if (mdir_append(box->path, msgs, n, recs) < 0) {
 		return -1;
 	}

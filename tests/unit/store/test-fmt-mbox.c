@@ -486,6 +486,31 @@ test_damage(void **state)
 	close(fd);
 }
 
+/* Another tool left bytes without a final "\n": the next record still
+   starts on a line of its own. */
+static void
+test_append_after_junk(void **state)
+{
+	struct fmt_msg msgs[1];
+	struct mail_rec recs[1];
+	struct fmt_scan scan;
+	buf_t report = BUF_INIT;
+	int fd = open_box();
+
+	write_raw(fd, "junk without newline");
+	make_msgs(msgs, texts, 1, 5);
+	append_msgs(fd, msgs, 1, recs);
+	assert_int_equal(recs[0].offset, 21);
+	scan_all(fd, &scan, &report);
+	assert_int_equal(scan.count, 1);
+	assert_int_equal(scan.problems, 1);
+	assert_int_equal(scan.recs[0].offset, 21);
+	assert_body(fd, &scan.recs[0], texts[0]);
+	fmt_scan_deinit(&scan);
+	buf_deinit(&report);
+	close(fd);
+}
+
 /* ---- flags and rewrite ---- */
 
 static void
@@ -682,6 +707,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_sizeless_foreign, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_after_junk, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_flags_in_place, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rewrite, setup, teardown),
