@@ -49,8 +49,9 @@ void
 mime_rfc822_init(struct mime_rfc822 *ctx, const void *data, size_t len,
 		 buf_t *last_comment)
 {
-	ctx->data = data;
-	ctx->end = ctx->data + len;
+	/* no bytes may come as NULL; pointer arithmetic wants an object */
+	ctx->data = data != NULL ? data : (const unsigned char *)"";
+	ctx->end = ctx->data + (data != NULL ? len : 0);
 	ctx->last_comment = last_comment;
 }
 
