@@ -644,8 +644,31 @@ child_append(const char *path)
 		0 : 1;
 }
 
+/* Toggles \Flagged on every record in place. */
 static int
-run_child(const char *env, const char *path)
+child_flags(const char *path)
+{
+	struct fmt_scan scan;
+	uint32_t flags[8];
+	struct stat st;
+	unsigned int i;
+	int fd = open(path, O_RDWR), ret;
+
+	vfs_init();
+	fmt_scan_init(&scan);
+	if (fd == -1 || fstat(fd, &st) == -1 ||
+	    mbox_scan(fd, path, 0, (uint64_t)st.st_size, 0, &scan, NULL) < 0 ||
+	    scan.count > 8)
+		return 2;
+	for (i = 0; i < scan.count; i++)
+		flags[i] = scan.recs[i].flags ^ STORE_FLAG_FLAGGED;
+	ret = mbox_write_flags(fd, path, scan.recs, flags, scan.count);
+	fmt_scan_deinit(&scan);
+	return ret == 0 ? 0 : 1;
+}
+
+static int
+run_child_mode(const char *env, const char *mode, const char *path)
 {
 	pid_t pid = fork();
 	int status;
@@ -653,13 +676,53 @@ run_child(const char *env, const char *path)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		putenv((char *)env);
-		execl(self_path, self_path, "--child-append", path,
-		      (char *)NULL);
+		execl(self_path, self_path, mode, path, (char *)NULL);
 		_exit(3);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	return WEXITSTATUS(status);
+}
+
+static void
+test_flags_failure_restores(void **state)
+{
+	static const char *const envs[] = {
+		"COMMUNE_VFS_FAIL=write:2",
+		"COMMUNE_VFS_FAIL=write:3:ENOSPC",
+		"COMMUNE_VFS_FAIL=fsync:1",
+	};
+	struct fmt_msg msgs[3];
+	struct mail_rec recs[3];
+	struct fmt_scan scan;
+	unsigned int i, j;
+	int fd = open_box();
+
+	make_msgs(msgs, texts, 3, 1);
+	append_msgs(fd, msgs, 3, recs);
+	for (i = 0; i < N_ELEMENTS(envs); i++) {
+		assert_int_equal(run_child_mode(envs[i], "--child-flags",
+						test_path), 1);
+		scan_all(fd, &scan, NULL);
+		assert_int_equal(scan.count, 3);
+		for (j = 0; j < 3; j++)
+			assert_int_equal(scan.recs[j].flags, msgs[j].flags);
+		fmt_scan_deinit(&scan);
+	}
+	assert_int_equal(run_child_mode("COMMUNE_VFS_FAIL=unlink:1",
+					"--child-flags", test_path), 0);
+	scan_all(fd, &scan, NULL);
+	for (j = 0; j < 3; j++)
+		assert_int_equal(scan.recs[j].flags,
+				 msgs[j].flags ^ STORE_FLAG_FLAGGED);
+	fmt_scan_deinit(&scan);
+	close(fd);
+}
+
+static int
+run_child(const char *env, const char *path)
+{
+	return run_child_mode(env, "--child-append", path);
 }
 
 static void
@@ -715,10 +778,14 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_read_sep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_failure_rolls_back,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flags_failure_restores,
+						setup, teardown),
 	};
 
 	self_path = argv[0];
 	if (argc == 3 && strcmp(argv[1], "--child-append") == 0)
 		return child_append(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "--child-flags") == 0)
+		return child_flags(argv[2]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
