@@ -456,10 +456,31 @@ copy_unlock(struct mailbox *src, struct mailbox *dest, struct account *saved)
 		dest->account = saved;
 }
 
-int
-store_mailbox_copy(struct mailbox *box, const uint32_t *uids,
-		   unsigned int count, struct mailbox *dest,
-		   uint32_t *dest_uids_r)
+/* The copies are durable: now the originals go (their UIDs are those
+   with a copy). */
+static int
+move_expunge(struct mailbox *box, const uint32_t *uids, unsigned int count,
+	     const uint32_t *dest_uids)
+{
+	uint32_t *moved = i_malloc(count * sizeof(*moved));
+	unsigned int i, n = 0;
+	int ret = 0;
+
+	for (i = 0; i < count; i++) {
+		if (dest_uids[i] != 0)
+			moved[n++] = uids[i];
+	}
+	if (!box->recs_loaded || !box->hdr_valid)
+		ret = mailbox_index_refresh(box, true, REFRESH_WRITE);
+	if (ret == 0)
+		ret = mailbox_expunge_locked(box, moved, n, false, NULL);
+	free(moved);
+	return ret;
+}
+
+static int
+copy_or_move(struct mailbox *box, const uint32_t *uids, unsigned int count,
+	     struct mailbox *dest, uint32_t *dest_uids_r, bool move)
 {
 	struct account *saved;
 	int ret;
@@ -469,8 +490,18 @@ store_mailbox_copy(struct mailbox *box, const uint32_t *uids,
 	if (copy_lock(box, dest, &saved) < 0)
 		return -1;
 	ret = copy_locked(box, uids, count, dest, dest_uids_r);
+	if (ret == 0 && move)
+		ret = move_expunge(box, uids, count, dest_uids_r);
 	copy_unlock(box, dest, saved);
 	return ret;
+}
+
+int
+store_mailbox_copy(struct mailbox *box, const uint32_t *uids,
+		   unsigned int count, struct mailbox *dest,
+		   uint32_t *dest_uids_r)
+{
+	return copy_or_move(box, uids, count, dest, dest_uids_r, false);
 }
 
 int
@@ -478,30 +509,5 @@ store_mailbox_move(struct mailbox *box, const uint32_t *uids,
 		   unsigned int count, struct mailbox *dest,
 		   uint32_t *dest_uids_r)
 {
-	struct account *saved;
-	uint32_t *moved;
-	unsigned int i, n = 0;
-	int ret;
-
-	if (count == 0)
-		return 0;
-	if (copy_lock(box, dest, &saved) < 0)
-		return -1;
-	ret = copy_locked(box, uids, count, dest, dest_uids_r);
-	if (ret == 0) {
-		/* the copies are durable: now the originals go */
-		moved = i_malloc(count * sizeof(*moved));
-		for (i = 0; i < count; i++) {
-			if (dest_uids_r[i] != 0)
-				moved[n++] = uids[i];
-		}
-		if (!box->recs_loaded || !box->hdr_valid)
-			ret = mailbox_index_refresh(box, true, REFRESH_WRITE);
-		if (ret == 0)
-			ret = mailbox_expunge_locked(box, moved, n, false,
-						     NULL);
-		free(moved);
-	}
-	copy_unlock(box, dest, saved);
-	return ret;
+	return copy_or_move(box, uids, count, dest, dest_uids_r, true);
 }

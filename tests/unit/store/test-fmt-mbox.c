@@ -8,6 +8,7 @@
  * (vfs reads the variable once per process).
  */
 #include "mailbox-private.h"
+#include "test-child.h"
 #include "vfs.h"
 
 #include <setjmp.h>
@@ -670,18 +671,7 @@ child_flags(const char *path)
 static int
 run_child_mode(const char *env, const char *mode, const char *path)
 {
-	pid_t pid = fork();
-	int status;
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		putenv((char *)env);
-		execl(self_path, self_path, mode, path, (char *)NULL);
-		_exit(3);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
+	return test_run_child(self_path, env, mode, path, NULL);
 }
 
 static void

@@ -7,6 +7,7 @@
  * program with COMMUNE_VFS_FAIL set.
  */
 #include "mailbox-private.h"
+#include "test-child.h"
 #include "vfs.h"
 
 #include <setjmp.h>
@@ -351,18 +352,7 @@ child_flags(const char *dir)
 static int
 run_child(const char *env, const char *mode)
 {
-	pid_t pid = fork();
-	int status;
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		putenv((char *)env);
-		execl(self_path, self_path, mode, box_dir, (char *)NULL);
-		_exit(3);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
+	return test_run_child(self_path, env, mode, box_dir, NULL);
 }
 
 static void

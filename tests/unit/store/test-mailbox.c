@@ -11,6 +11,7 @@
  */
 #include "test-store-common.h"
 #include "mailbox-private.h"
+#include "test-child.h"
 #include "log.h"
 
 #include <sys/wait.h>
@@ -639,20 +640,8 @@ child_append(const char *base, const char *format)
 static int
 run_child(struct box_test *t, const char *env)
 {
-	pid_t pid = fork();
-	int status;
-
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		putenv((char *)env);
-		execl(self_path, self_path, "--child-append", t->st.base,
-		      t->format == MAILBOX_FORMAT_MBOX ? "mbox" : "mdir",
-		      (char *)NULL);
-		_exit(4);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	return WEXITSTATUS(status);
+	return test_run_child(self_path, env, "--child-append", t->st.base,
+			      t->format == MAILBOX_FORMAT_MBOX ? "mbox" : "mdir");
 }
 
 static void
