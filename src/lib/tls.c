@@ -166,28 +166,30 @@ struct bufferevent *
 tls_bufferevent_starttls(struct tls_context *ctx, struct bufferevent *plain)
 {
 	struct evbuffer *in = bufferevent_get_input(plain);
-	struct bufferevent *bev;
-	SSL *ssl;
+	evutil_socket_t fd = bufferevent_getfd(plain);
+	struct event_base *base = bufferevent_get_base(plain);
 
+	i_assert(fd != -1);
+	i_assert(evbuffer_get_length(bufferevent_get_output(plain)) == 0);
 	/* RFC 2595 §3: nothing sent before the handshake is a command. */
 	evbuffer_drain(in, evbuffer_get_length(in));
-	ssl = ssl_new(ctx);
-	if (ssl == NULL) {
-		bufferevent_free(plain);
-		return NULL;
-	}
-	bev = bufferevent_openssl_filter_new(bufferevent_get_base(plain),
-					     plain, ssl,
-					     BUFFEREVENT_SSL_ACCEPTING,
-					     BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		log_warnx("tls: cannot create an OpenSSL filter bufferevent");
-		SSL_free(ssl);
-		bufferevent_free(plain);
-		return NULL;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
+	/* Keep the socket open when plain goes. */
+	bufferevent_setfd(plain, -1);
+	bufferevent_free(plain);
+	return tls_bufferevent_accept(ctx, base, fd);
+}
+
+void
+tls_bufferevent_close_notify(struct bufferevent *bev)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+
+	if (ssl == NULL || !SSL_is_init_finished(ssl))
+		return;
+	/* One non-blocking attempt: the alert goes into the socket buffer
+	   or not at all. */
+	(void)SSL_shutdown(ssl);
+	ERR_clear_error();
 }
 
 bool

@@ -7,10 +7,10 @@
  *   implicit TLS (pop3s, imaps)   tls_bufferevent_accept() wraps an
  *                                 accepted socket; the handshake starts
  *                                 at once.
- *   STARTTLS / STLS               tls_bufferevent_starttls() puts an
- *                                 OpenSSL filter over the session's
- *                                 plaintext bufferevent after the "go
- *                                 ahead" reply has been queued on it.
+ *   STARTTLS / STLS               tls_bufferevent_starttls() moves the
+ *                                 session's socket from its plaintext
+ *                                 bufferevent to an OpenSSL one, once
+ *                                 the "go ahead" reply has been sent.
  *
  * Policy: TLS 1.2 and 1.3 only; for TLS 1.2 only ECDHE/DHE suites with
  * AEAD ciphers (Mozilla "intermediate"); no compression, no
@@ -53,20 +53,28 @@ struct bufferevent *tls_bufferevent_accept(struct tls_context *ctx,
 					   struct event_base *base, int fd);
 
 /*
- * STARTTLS: returns a server-side OpenSSL filter bufferevent over plain
- * (which it owns from now on and frees with itself). The caller has
- * queued its "begin TLS" reply on plain's output; that reply still goes
- * out in clear, before the handshake.
+ * STARTTLS: frees plain (a socket bufferevent made with
+ * BEV_OPT_CLOSE_ON_FREE) but keeps its socket, and returns a server-side
+ * OpenSSL bufferevent on that socket, as tls_bufferevent_accept() does.
+ *
+ * The protocol: on the STARTTLS command the caller queues its "begin
+ * TLS" reply, stops reading (bufferevent_disable(plain, EV_READ), so the
+ * client's handshake stays in the kernel's buffer), and calls this once
+ * plain's output is empty (its write callback with nothing left).
  *
  * Whatever the client sent after its STARTTLS command and is already in
  * plain's input buffer is discarded (RFC 2595 §3, RFC 3207 §4.2:
  * plaintext command injection); the caller must likewise discard any
  * input it buffered itself. The new bufferevent has no callbacks,
  * timeouts or watermarks: set them, and enable EV_READ|EV_WRITE. NULL
- * when OpenSSL refuses (plain is then freed too). Never blocks.
+ * when OpenSSL refuses (the socket is closed then). Never blocks.
  */
 struct bufferevent *tls_bufferevent_starttls(struct tls_context *ctx,
 					     struct bufferevent *plain);
+
+/* Sends the TLS close_notify alert when the handshake is done, before
+   the caller frees bev (best effort, never blocks). */
+void tls_bufferevent_close_notify(struct bufferevent *bev);
 
 /* True when bev is one of the OpenSSL bufferevents made above. */
 bool tls_bufferevent_is_tls(struct bufferevent *bev);

@@ -8,6 +8,7 @@
 #include "tls.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -210,6 +211,7 @@ struct server {
 	struct tls_context *tls;
 	struct bufferevent *bev;
 	char got[256];
+	bool stls_seen;
 	bool upgraded;
 	bool closed;
 };
@@ -239,7 +241,24 @@ event_cb(struct bufferevent *bev, short what, void *context)
 	}
 }
 
-/* The plaintext phase: on "STLS", reply and switch to TLS. */
+/* Once "+OK go" is out: switch to TLS. */
+static void
+starttls_write_cb(struct bufferevent *bev, void *context)
+{
+	struct server *srv = context;
+
+	if (!srv->stls_seen || srv->upgraded ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	srv->bev = tls_bufferevent_starttls(srv->tls, bev);
+	assert_non_null(srv->bev);
+	assert_true(tls_bufferevent_is_tls(srv->bev));
+	srv->upgraded = true;
+	bufferevent_setcb(srv->bev, echo_read_cb, NULL, event_cb, srv);
+	bufferevent_enable(srv->bev, EV_READ | EV_WRITE);
+}
+
+/* The plaintext phase: on "STLS", reply and stop reading. */
 static void
 starttls_read_cb(struct bufferevent *bev, void *context)
 {
@@ -253,13 +272,9 @@ starttls_read_cb(struct bufferevent *bev, void *context)
 	free(line);
 	/* The pipelined injection is still buffered here. */
 	assert_true(evbuffer_get_length(in) > 0);
+	bufferevent_disable(bev, EV_READ);
+	srv->stls_seen = true;
 	evbuffer_add(bufferevent_get_output(bev), "+OK go\r\n", 8);
-	srv->bev = tls_bufferevent_starttls(srv->tls, bev);
-	assert_non_null(srv->bev);
-	assert_true(tls_bufferevent_is_tls(srv->bev));
-	srv->upgraded = true;
-	bufferevent_setcb(srv->bev, echo_read_cb, NULL, event_cb, srv);
-	bufferevent_enable(srv->bev, EV_READ | EV_WRITE);
 }
 
 static void
@@ -341,12 +356,14 @@ test_starttls_discards_plaintext(void **state)
 	cl.fd = sv[1];
 	plain = bufferevent_socket_new(srv.base, sv[0], BEV_OPT_CLOSE_ON_FREE);
 	assert_false(tls_bufferevent_is_tls(plain));
-	bufferevent_setcb(plain, starttls_read_cb, NULL, event_cb, &srv);
+	bufferevent_setcb(plain, starttls_read_cb, starttls_write_cb, event_cb,
+			  &srv);
 	bufferevent_enable(plain, EV_READ | EV_WRITE);
 	run_loop(&srv, &cl);
 	assert_true(srv.upgraded);
 	assert_true(cl.ok);
 	assert_string_equal(srv.got, "after");
+	tls_bufferevent_close_notify(srv.bev);
 	assert_string_equal(cl.reply, "echo after\r\n");
 	close(sv[1]);
 	server_deinit(&srv);
@@ -390,5 +407,7 @@ main(void)
 		cmocka_unit_test(test_handshake_garbage),
 	};
 
+	/* As in the daemon: a peer that is gone makes writes fail. */
+	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
