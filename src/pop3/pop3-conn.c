@@ -40,6 +40,7 @@
 static void conn_run(struct pop3_conn *conn);
 static void conn_try_free(struct pop3_conn *conn);
 static void conn_setup_bev(struct pop3_conn *conn);
+static void conn_switch_to_tls(struct pop3_conn *conn);
 
 /* ---- output ---- */
 
@@ -87,6 +88,9 @@ conn_write_cb(struct bufferevent *bev, void *context)
 
 	if (conn->closing) {
 		conn_try_free(conn);
+	} else if (conn->starttls_pending) {
+		if (pop3_conn_output_len(conn) == 0)
+			conn_switch_to_tls(conn);
 	} else if (conn->send_wait_output) {
 		/* The client took the last chunk: read the next one. */
 		conn->send_wait_output = false;
@@ -102,7 +106,8 @@ conn_write_cb(struct bufferevent *bev, void *context)
 /*
  * Frees the session once nothing holds it: no job running, the account
  * closed by the finalize job, the output flushed (or the socket gone).
- * Callers return right after: conn may be freed.
+ * Called only at the end of a libevent callback (the free event, the
+ * write callback, a job's completion): conn may be gone afterwards.
  */
 static void
 conn_try_free(struct pop3_conn *conn)
@@ -121,13 +126,21 @@ conn_try_free(struct pop3_conn *conn)
 	pop3_conn_destroy(&conn);
 }
 
+static void
+free_event_cb(evutil_socket_t fd, short what, void *context)
+{
+	conn_try_free(context);
+}
+
+/* Closing never frees the session under its caller (which may be deep
+   inside conn_run()): the free event does it from the loop. */
 void
 pop3_conn_close(struct pop3_conn *conn)
 {
 	conn->closing = true;
 	if (conn->bev != NULL)
 		bufferevent_disable(conn->bev, EV_READ);
-	conn_try_free(conn);
+	event_active(conn->free_event, 0, 0);
 }
 
 /* The socket is gone: drop it now; free the session when jobs are done. */
@@ -141,7 +154,7 @@ conn_disconnect(struct pop3_conn *conn)
 	conn->disconnected = true;
 	conn->closing = true;
 	conn->send_wait_output = false;
-	conn_try_free(conn);
+	event_active(conn->free_event, 0, 0);
 }
 
 void
@@ -230,15 +243,28 @@ void
 pop3_conn_starttls(struct pop3_conn *conn)
 {
 	/* RFC 2595 §3: what the client pipelined after STLS is dropped,
-	   both here and in the socket buffer (tls.c). */
+	   both here and in the socket buffer (tls.c). Reading stops, so
+	   the client's handshake waits in the kernel until the "+OK" is
+	   out and the socket has moved to TLS (conn_write_cb). */
 	pop3_parser_discard(conn->parser);
+	bufferevent_disable(conn->bev, EV_READ);
+	conn->starttls_pending = true;
+	conn->waiting = true;
+}
+
+static void
+conn_switch_to_tls(struct pop3_conn *conn)
+{
+	conn->starttls_pending = false;
 	conn->bev = tls_bufferevent_starttls(conn->server->set.tls, conn->bev);
 	if (conn->bev == NULL) {
 		conn_disconnect(conn);
 		return;
 	}
 	conn->tls = true;
+	conn->waiting = false;
 	conn_setup_bev(conn);
+	log_debug("pop3(%u): STLS", conn->id);
 }
 
 /* ---- input ---- */
@@ -416,6 +442,7 @@ pop3_conn_create(struct pop3_server *server, int fd,
 		return NULL;
 	}
 	conn->parser = pop3_parser_create();
+	conn->free_event = event_new(server->base, -1, 0, free_event_cb, conn);
 	conn_setup_bev(conn);
 	log_debug("pop3(%u): connection from %s%s", conn->id, conn->peer,
 		  implicit_tls ? " (TLS)" : "");
@@ -435,10 +462,14 @@ pop3_conn_destroy(struct pop3_conn **_conn)
 	i_assert(conn->jobs == 0);
 	log_debug("pop3(%u): connection closed", conn->id);
 	pop3_server_conn_unlink(conn->server, conn);
-	if (conn->bev != NULL)
+	if (conn->bev != NULL) {
+		if (conn->tls)
+			tls_bufferevent_close_notify(conn->bev);
 		bufferevent_free(conn->bev);
+	}
 	if (conn->delay != NULL)
 		event_free(conn->delay);
+	event_free(conn->free_event);
 	if (conn->in_use_name != NULL) {
 		/* Only when the server is destroyed with sessions open. */
 		pop3_server_in_use_release(conn->server, conn->in_use_name);

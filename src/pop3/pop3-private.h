@@ -141,6 +141,7 @@ struct pop3_conn {
 	enum pop3_state state;
 	enum pop3_input input;
 	bool tls;
+	bool starttls_pending;  /* "+OK" to STLS queued, switch when sent */
 	unsigned int errors;
 	unsigned int auth_failures;
 
@@ -166,6 +167,8 @@ struct pop3_conn {
 	bool send_wait_output;
 	struct pop3_listing listing;
 
+	/* Frees the session from the loop once it is closing. */
+	struct event *free_event;
 	/* The failed-login delay. */
 	struct event *delay;
 	char *delayed_reply;
