@@ -49,5 +49,8 @@ for a in $args; do
 	esac
 done
 echo "Stop with Ctrl-C."
+# Loopback demo: passwords are accepted before TLS too
+# (--allow-plaintext-auth), so any client can try it without a
+# certificate exception.
 # shellcheck disable=SC2086
-exec "$bin" serve --base "$base" $args
+exec "$bin" serve --base "$base" --allow-plaintext-auth $args
