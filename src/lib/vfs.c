@@ -4,9 +4,11 @@
  * daemon's worker threads share one sequence of calls.
  */
 #include "vfs.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -39,6 +41,11 @@ static long fail_at, crash_at, crash_random;
 static int fail_errno = EIO;
 static atomic_long op_count[VFS_OP_ANY + 1];
 static atomic_long mutate_count;
+static char *report_path;
+
+/* Which step of this thread's last failed vfs_write_file_atomic. */
+static __thread const char *atomic_failed_syscall;
+static __thread char atomic_failed_path[PATH_MAX];
 
 static void
 vfs_parse_fail(const char *spec)
@@ -61,6 +68,19 @@ vfs_parse_fail(const char *spec)
 		fail_errno = atoi(err);
 }
 
+/* atexit: how many calls of the failing op (or of any) were made. */
+static void
+vfs_report(void)
+{
+	enum vfs_op op = fail_op >= 0 ? (enum vfs_op)fail_op : VFS_OP_ANY;
+	FILE *f = fopen(report_path, "w");
+
+	if (f == NULL)
+		return;
+	fprintf(f, "%s %ld\n", vfs_op_names[op], atomic_load(&op_count[op]));
+	fclose(f);
+}
+
 static void
 vfs_init_once(void)
 {
@@ -68,6 +88,10 @@ vfs_init_once(void)
 
 	if ((env = getenv("COMMUNE_VFS_FAIL")) != NULL)
 		vfs_parse_fail(env);
+	if ((env = getenv("COMMUNE_VFS_REPORT")) != NULL && env[0] != '\0') {
+		report_path = i_strdup(env);
+		atexit(vfs_report);
+	}
 	if ((env = getenv("COMMUNE_VFS_CRASH")) != NULL)
 		crash_at = atol(env);
 	if ((env = getenv("COMMUNE_VFS_CRASH_RANDOM")) != NULL) {
@@ -80,6 +104,22 @@ void
 vfs_init(void)
 {
 	pthread_once(&vfs_once, vfs_init_once);
+}
+
+void
+vfs_fault_set(const char *spec)
+{
+	unsigned int i;
+
+	vfs_init();
+	fail_op = -1;
+	fail_at = 0;
+	fail_errno = EIO;
+	if (spec != NULL && spec[0] != '\0')
+		vfs_parse_fail(spec);
+	for (i = 0; i < N_ELEMENTS(op_count); i++)
+		atomic_store(&op_count[i], 0);
+	atomic_store(&mutate_count, 0);
 }
 
 /* Returns -1 with errno set when this call is the one to fail. */
@@ -305,32 +345,130 @@ vfs_fsync_parent(const char *path)
 	return ret;
 }
 
+/* Records the failed step for vfs_write_failed_syscall(); keeps errno. */
+static int
+atomic_fail(const char *syscall, const char *path)
+{
+	int saved = errno;
+
+	atomic_failed_syscall = syscall;
+	if (!i_strlcpy(atomic_failed_path, path, sizeof(atomic_failed_path)))
+		atomic_failed_path[0] = '\0';
+	errno = saved;
+	return -1;
+}
+
+const char *
+vfs_write_failed_syscall(const char **path_r)
+{
+	*path_r = atomic_failed_path;
+	return atomic_failed_syscall != NULL ? atomic_failed_syscall : "write";
+}
+
+/* Creates tmp (O_EXCL) with data and fsyncs it. On failure tmp is gone;
+   the failed step is recorded against report_as. */
+static int
+atomic_write_temp(const char *tmp, const char *report_as, const void *data,
+		  size_t len)
+{
+	const char *syscall;
+	int fd, saved;
+
+	fd = vfs_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd == -1 && errno == EEXIST) {
+		/* The name holds our pid and thread id: a leftover of a
+		   killed process that had the same pid. */
+		if (unlink(tmp) == -1 && errno != ENOENT)
+			return atomic_fail("unlink", tmp);
+		fd = vfs_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	}
+	if (fd == -1)
+		return atomic_fail("open", report_as);
+	if (vfs_write_all(fd, data, len) == -1)
+		syscall = "write";
+	else if (vfs_fsync(fd) == -1)
+		syscall = "fsync";
+	else if (close(fd) == -1) {
+		fd = -1;
+		syscall = "close";
+	} else
+		return 0;
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	errno = saved;
+	return atomic_fail(syscall, report_as);
+}
+
+/*
+ * The directory fsync after the rename failed: the new file is visible
+ * but not known to be durable, and the caller will report a failure. So
+ * the old contents go back the same way (temp file, fsync, rename) or a
+ * file that did not exist is unlinked, then the directory fsync is tried
+ * once more. A failure here is logged (no caller could say more) and
+ * leaves the new contents, which is what a crash could leave too.
+ */
+static void
+atomic_undo(const char *path, const char *tmp, const unsigned char *old,
+	    size_t old_len, bool existed)
+{
+	int saved = errno;
+
+	if (!existed) {
+		if (vfs_unlink(path) == -1 && errno != ENOENT)
+			log_warn("unlink(%s) to undo its creation", path);
+	} else if (atomic_write_temp(tmp, path, old, old_len) == -1 ||
+		   vfs_rename(tmp, path) == -1) {
+		log_warn("%s: could not put the old contents back", path);
+		unlink(tmp);
+	}
+	(void)vfs_fsync_parent(path);
+	errno = saved;
+}
+
 int
 vfs_write_file_atomic(const char *path, const void *data, size_t len)
 {
-	char *tmp;
-	int fd, saved, ret = -1;
+	unsigned char *old = NULL;
+	size_t old_len = 0;
+	const char *slash;
+	char *tmp, *dir;
+	bool existed;
+	int ret = -1;
 
+	atomic_failed_syscall = NULL;
 	tmp = i_strdup_printf("%s.tmp.%ld.%lx", path, (long)getpid(),
 			      (unsigned long)pthread_self());
-	fd = vfs_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	if (fd == -1)
-		goto out;
-	if (vfs_write_all(fd, data, len) == -1 || vfs_fsync(fd) == -1) {
-		saved = errno;
-		close(fd);
-		unlink(tmp);
-		errno = saved;
+	/* What to put back should the directory fsync fail. */
+	existed = vfs_read_file(path, &old, &old_len) == 0;
+	if (!existed && errno != ENOENT) {
+		atomic_fail("read", path);
 		goto out;
 	}
-	if (close(fd) == -1 || vfs_rename(tmp, path) == -1) {
-		saved = errno;
+	if (atomic_write_temp(tmp, path, data, len) == -1)
+		goto out;
+	if (vfs_rename(tmp, path) == -1) {
+		atomic_fail("rename", path);
 		unlink(tmp);
-		errno = saved;
 		goto out;
 	}
-	ret = vfs_fsync_parent(path);
+	if (vfs_fsync_parent(path) == -1) {
+		slash = strrchr(path, '/');
+		dir = slash == NULL ? i_strdup(".") : slash == path ?
+			i_strdup("/") : i_strndup(path, (size_t)(slash - path));
+		atomic_fail("fsync", dir);
+		free(dir);
+		atomic_undo(path, tmp, old, old_len, existed);
+		goto out;
+	}
+	ret = 0;
 out:
+	if (old != NULL) {
+		/* Settings files hold password hashes. */
+		explicit_bzero(old, old_len);
+		free(old);
+	}
 	free(tmp);
 	return ret;
 }

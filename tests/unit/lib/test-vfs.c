@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,9 +272,10 @@ test_fail_injection(void **state)
 		{ "rename:1", 10 + EIO, false },
 		{ "any:1", 10 + EIO, false },
 		{ "any:3", 10 + EIO, false },
-		/* the directory fsync runs after the rename: too late to
-		   undo, but it must be reported */
-		{ "fsync:2", 10 + EIO, true },
+		/* the directory fsync runs after the rename: the old
+		   contents are put back and the failure reported */
+		{ "fsync:2", 10 + EIO, false },
+		{ "fsync:2:ENOSPC", 10 + ENOSPC, false },
 		/* the 2nd open or write never happens: success */
 		{ "open:2", 0, true },
 		{ "write:2", 0, true },
@@ -330,6 +332,91 @@ test_crash_injection(void **state)
 	assert_file(t->path, NEW_TEXT);
 }
 
+/* In-process injection (vfs_fault_set) and the step a failure names. */
+static void
+test_fault_set(void **state)
+{
+	static const struct {
+		const char *spec, *syscall;
+		bool dir;
+	} cases[] = {
+		{ "open:1", "open", false },
+		{ "write:1", "write", false },
+		{ "fsync:1", "fsync", false },
+		{ "rename:1", "rename", false },
+		{ "fsync:2", "fsync", true },
+	};
+	struct vfs_test *t = *state;
+	const char *syscall, *path;
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(cases); i++) {
+		write_plain(t->path, OLD_TEXT);
+		vfs_fault_set(cases[i].spec);
+		assert_int_equal(vfs_write_file_atomic(t->path, NEW_TEXT,
+						       strlen(NEW_TEXT)), -1);
+		assert_int_equal(errno, EIO);
+		syscall = vfs_write_failed_syscall(&path);
+		assert_int_equal(errno, EIO);
+		assert_string_equal(syscall, cases[i].syscall);
+		assert_string_equal(path, cases[i].dir ? t->dir : t->path);
+		vfs_fault_set(NULL);
+		assert_file(t->path, OLD_TEXT);
+		assert_int_equal(count_entries(t->dir), 1);
+	}
+	/* a file that did not exist is removed again */
+	assert_int_equal(unlink(t->path), 0);
+	vfs_fault_set("fsync:2");
+	assert_int_equal(vfs_write_file_atomic(t->path, "x", 1), -1);
+	vfs_fault_set(NULL);
+	assert_int_equal(count_entries(t->dir), 0);
+	/* off again: the counts restarted, nothing fails */
+	vfs_fault_set("fsync:100");
+	write_plain(t->path, NEW_TEXT);
+	vfs_fault_set(NULL);
+	assert_file(t->path, NEW_TEXT);
+}
+
+/* A temp file of a killed process that had our pid (and thread id) is
+   not in the way. */
+static void
+test_atomic_stale_temp(void **state)
+{
+	struct vfs_test *t = *state;
+	char tmp[256];
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%lx", t->path, (long)getpid(),
+		 (unsigned long)pthread_self());
+	write_plain(tmp, "stale");
+	write_plain(t->path, NEW_TEXT);
+	assert_file(t->path, NEW_TEXT);
+	assert_int_equal(count_entries(t->dir), 1);
+}
+
+/* COMMUNE_VFS_REPORT: the child writes how many calls of OP it made. */
+static void
+test_report(void **state)
+{
+	struct vfs_test *t = *state;
+	char report[160], env[200];
+	unsigned char *data;
+	size_t len;
+	int status;
+
+	snprintf(report, sizeof(report), "%s.report", t->dir);
+	snprintf(env, sizeof(env), "COMMUNE_VFS_REPORT=%s", report);
+	putenv(env);
+	status = run_child(t->path, "COMMUNE_VFS_FAIL", "fsync:9");
+	unsetenv("COMMUNE_VFS_REPORT");
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(vfs_read_file(report, &data, &len), 0);
+	/* the temp file's fsync and the directory's */
+	assert_string_equal((char *)data, "fsync 2\n");
+	free(data);
+	assert_int_equal(unlink(report), 0);
+}
+
 static void
 test_crash_random(void **state)
 {
@@ -364,6 +451,12 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_crash_injection,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_random,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_set,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_stale_temp,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report,
 						setup, teardown),
 	};
 
