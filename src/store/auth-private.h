@@ -10,6 +10,10 @@
 #include "auth.h"
 #include "store-account.h"
 
+/* The cache of successful password checks (auth-cache.c). */
+#define AUTH_CACHE_SIZE 4096
+#define AUTH_CACHE_TTL_SECS 300
+
 /* Longest nonce part a client may send (bytes). */
 #define AUTH_SCRAM_NONCE_MAX 256
 /* Random bytes in the server's nonce part (base64-encoded on the wire). */
@@ -57,5 +61,18 @@ void auth_scram_deinit(struct auth_scram *scram);
  * on every attempt like a real one, and keys no proof matches.
  */
 void auth_scram_fake_keys(const char *user, struct account_scram *keys_r);
+
+/*
+ * Successful clear-text password checks, remembered for
+ * AUTH_CACHE_TTL_SECS. user is the canonical account name, hash the
+ * stored crypt(3) hash the password matched. Thread-safe, never blocks
+ * on I/O.
+ */
+bool auth_cache_lookup(const char *user, const char *hash,
+		       const char *password);
+void auth_cache_add(const char *user, const char *hash, const char *password);
+/* Sets the lifetime of new entries (0: no caching) and forgets every
+   entry. For tests and a future setting. */
+void auth_cache_set_ttl(unsigned int secs);
 
 #endif

@@ -9,11 +9,15 @@
  * (against a dummy hash made once per process) and SCRAM still answers
  * with a salt (derived from the name, see auth_scram_fake_keys), so
  * neither the reply nor its timing tells whether an account exists.
+ *
+ * A password that matched is remembered for a few minutes
+ * (auth-cache.c), so repeated logins of a polling client skip the slow
+ * hash; wrong passwords always pay it.
  */
 #include "auth-private.h"
 #include "base64.h"
 #include "log.h"
-#include "store.h"
+#include "store-private.h"
 
 #include <crypt.h>
 #include <pthread.h>
@@ -161,6 +165,34 @@ account_lookup(struct store *store, const char *user,
 	}
 }
 
+/*
+ * The password check proper: 1 match, 0 mismatch (also: no password
+ * set), -1 error. Like store_account_verify_password(), with the cache
+ * of recent successes in front of crypt(3).
+ */
+static int
+verify_password(struct account *account, const char *password)
+{
+	struct dict_value *settings;
+	const char *hash, *name = store_account_name(account);
+	int ret;
+
+	if (account_settings_read(account, &settings) == -1)
+		return -1;
+	hash = dict_get_str(settings, "CryptPassword");
+	if (hash == NULL || hash[0] == '\0') {
+		ret = 0;
+	} else if (auth_cache_lookup(name, hash, password)) {
+		ret = 1;
+	} else {
+		ret = store_password_verify_hash(hash, password);
+		if (ret == 1)
+			auth_cache_add(name, hash, password);
+	}
+	dict_value_free(&settings);
+	return ret;
+}
+
 enum auth_result
 auth_password_verify(struct store *store, const char *user,
 		     const char *password, struct account **account_r)
@@ -178,7 +210,7 @@ auth_password_verify(struct store *store, const char *user,
 		dummy_password_check(password);
 		return AUTH_RESULT_FAIL;
 	}
-	ret = store_account_verify_password(account, password);
+	ret = verify_password(account, password);
 	if (ret == 1) {
 		*account_r = account;
 		return AUTH_RESULT_OK;

@@ -92,13 +92,18 @@ store_dict_file_read(const char *path, struct dict_value **dict_r)
 int
 store_dict_file_write(const char *path, const struct dict_value *dict)
 {
+	const char *syscall, *failed_path;
 	buf_t text = BUF_INIT;
 	int ret = 0;
 
 	dict_print(&text, dict, true);
 	buf_append_c(&text, '\n');
-	if (vfs_write_file_atomic(path, text.data, text.len) == -1)
-		ret = store_set_syscall_error("write", path);
+	if (vfs_write_file_atomic(path, text.data, text.len) == -1) {
+		/* The step that failed: write, fsync, rename, or the fsync
+		   of the directory. The old file is back either way. */
+		syscall = vfs_write_failed_syscall(&failed_path);
+		ret = store_set_syscall_error(syscall, failed_path);
+	}
 	/* Settings may hold password hashes. */
 	explicit_bzero(text.data, text.len);
 	buf_deinit(&text);

@@ -80,6 +80,32 @@ test_password(void **state)
 					      &account), AUTH_RESULT_FAIL);
 }
 
+/* A remembered success never lets a wrong or an old password in. */
+static void
+test_password_cache(void **state)
+{
+	struct store_test *t = *state;
+	struct account *account;
+
+	assert_int_equal(auth_password_verify(t->store, USER, PASSWORD,
+					      &account), AUTH_RESULT_OK);
+	store_account_close(&account);
+	assert_int_equal(auth_password_verify(t->store, USER, PASSWORD,
+					      &account), AUTH_RESULT_OK);
+	store_account_close(&account);
+	assert_int_equal(auth_password_verify(t->store, USER, "wrong",
+					      &account), AUTH_RESULT_FAIL);
+	assert_int_equal(store_account_set_password(t->store, USER, "new"),
+			 0);
+	assert_int_equal(auth_password_verify(t->store, USER, PASSWORD,
+					      &account), AUTH_RESULT_FAIL);
+	assert_int_equal(auth_password_verify(t->store, USER, "new",
+					      &account), AUTH_RESULT_OK);
+	store_account_close(&account);
+	assert_int_equal(store_account_set_password(t->store, USER, PASSWORD),
+			 0);
+}
+
 static enum auth_result
 step(struct auth_request *req, const void *data, size_t len, buf_t *out)
 {
@@ -381,6 +407,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mechs),
 		cmocka_unit_test(test_password),
+		cmocka_unit_test(test_password_cache),
 		cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_login),
 		cmocka_unit_test(test_scram),
