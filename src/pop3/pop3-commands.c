@@ -330,6 +330,11 @@ void
 pop3_command_update_done(struct pop3_conn *conn, const char *error)
 {
 	conn->waiting = false;
+	/* The session is done with the mailbox: free it for the client's
+	   next session before it can even see the reply (closing the
+	   handles in the end-of-session job takes a moment more). */
+	pop3_server_in_use_release(conn->server, conn->in_use_name);
+	i_free(conn->in_use_name);
 	if (error != NULL)
 		pop3_conn_reply(conn, "%s", error);
 	else if (conn->deleted_count > 0)
@@ -472,7 +477,8 @@ send_start(struct pop3_conn *conn, const struct pop3_command *cmd)
 	/* Known clean and nothing to encrypt: sendfile the stored bytes. */
 	send->use_file = !send->top && !conn->tls &&
 		((msg->state & POP3_MSG_CLEAN) != 0 ||
-		 pop3_server_clean_lookup(conn->server, conn->in_use_name,
+		 pop3_server_clean_lookup(conn->server,
+					  store_account_name(conn->account),
 					  conn->uidvalidity, msg->uid,
 					  msg->size));
 	conn->sending = true;
@@ -535,7 +541,8 @@ send_finished(struct pop3_conn *conn)
 	if (!send->use_file && pop3_stuff_clean(&send->stuff) &&
 	    (msg->state & POP3_MSG_CLEAN) == 0) {
 		msg->state |= POP3_MSG_CLEAN;
-		pop3_server_clean_add(conn->server, conn->in_use_name,
+		pop3_server_clean_add(conn->server,
+				      store_account_name(conn->account),
 				      conn->uidvalidity, msg->uid, msg->size);
 	}
 }

@@ -447,7 +447,7 @@ update_done(void *context)
 	conn->jobs--;
 	if (job->expunged > 0)
 		log_info("pop3(%u): %s: %u messages removed", conn->id,
-			 conn->in_use_name, job->expunged);
+			 store_account_name(conn->account), job->expunged);
 	if (!conn->disconnected)
 		pop3_command_update_done(conn, job->error);
 	free(job->error);
