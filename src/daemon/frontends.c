@@ -6,6 +6,7 @@
  * include daemon headers. Part of src/daemon.
  */
 #include "daemon-private.h"
+#include "imap-server.h"
 #include "lmtp-server.h"
 #include "pop3-server.h"
 
@@ -161,12 +162,108 @@ static const struct frontend_ops pop3s_ops = {
 	.destroy = pop3_fe_destroy,
 };
 
+/* ---- IMAP ---- */
+
+/* imap (STARTTLS) and imaps (implicit TLS): one IMAP server, as for
+   POP3. */
+struct imap_fe {
+	bool implicit_tls;
+};
+
+static struct imap_server *imap_shared;
+static unsigned int imap_shared_refs;
+
+static void *
+imap_fe_create_common(struct server *server, bool implicit_tls)
+{
+	struct imap_settings set = {
+		.hostname = server->set.hostname,
+		.idle_timeout_secs = server->set.idle_timeout_secs,
+		.tls = server->tls,
+		.allow_plaintext_auth = server->set.allow_plaintext_auth,
+	};
+	struct imap_fe *fe;
+
+	if (implicit_tls && server->tls == NULL) {
+		fprintf(stderr, "commune serve: imaps needs a TLS certificate "
+			"(--tls-cert/--tls-key, or %s/Settings/server.crt "
+			"and server.key)\n", server->set.base_dir);
+		return NULL;
+	}
+	if (imap_shared == NULL)
+		imap_shared = imap_server_create(&set, server->store,
+						 server->pool, server->base);
+	imap_shared_refs++;
+	fe = i_malloc(sizeof(*fe));
+	fe->implicit_tls = implicit_tls;
+	return fe;
+}
+
+static void *
+imap_fe_create(struct server *server)
+{
+	return imap_fe_create_common(server, false);
+}
+
+static void *
+imaps_fe_create(struct server *server)
+{
+	return imap_fe_create_common(server, true);
+}
+
+static void
+imap_fe_accept(void *ctx, int fd, const struct sockaddr *addr,
+	       socklen_t addrlen)
+{
+	struct imap_fe *fe = ctx;
+
+	imap_server_accept(imap_shared, fd, addr, addrlen, fe->implicit_tls);
+}
+
+static void
+imap_fe_shutdown(void *ctx)
+{
+	imap_server_shutdown(imap_shared);
+}
+
+static unsigned int
+imap_fe_count(void *ctx)
+{
+	return imap_server_connection_count(imap_shared);
+}
+
+static void
+imap_fe_destroy(void *ctx)
+{
+	free(ctx);
+	if (--imap_shared_refs == 0)
+		imap_server_destroy(&imap_shared);
+}
+
+static const struct frontend_ops imap_ops = {
+	.create = imap_fe_create,
+	.accept = imap_fe_accept,
+	.shutdown = imap_fe_shutdown,
+	.connection_count = imap_fe_count,
+	.destroy = imap_fe_destroy,
+};
+
+static const struct frontend_ops imaps_ops = {
+	.create = imaps_fe_create,
+	.accept = imap_fe_accept,
+	.shutdown = imap_fe_shutdown,
+	.connection_count = imap_fe_count,
+	.destroy = imap_fe_destroy,
+};
+
 /* ---- the table ---- */
 
 const struct protocol_def daemon_protocols[] = {
 	{ "lmtp", &lmtp_ops },
 	{ "pop3", &pop3_ops },
 	{ "pop3s", &pop3s_ops },
+	{ "imap", &imap_ops },
+	{ "imaps", &imaps_ops },
 };
 const unsigned int daemon_protocol_count = N_ELEMENTS(daemon_protocols);
 

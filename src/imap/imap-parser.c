@@ -558,9 +558,10 @@ imap_parser_next_line(struct imap_parser *parser, const char **line_r,
 	size_t avail = parser->in.len - parser->in_pos, len;
 	const unsigned char *lf = memchr(p, '\n', avail);
 
-	if (parser->reset_pending)
-		command_reset(parser);
-	i_assert(parser->state == STATE_LINE && parser->cmd.len == 0);
+	/* The last command's tag and arguments stay valid: the session
+	   still answers it (AUTHENTICATE, IDLE). */
+	i_assert(parser->reset_pending ||
+		 (parser->state == STATE_LINE && parser->cmd.len == 0));
 	len = lf != NULL ? (size_t)(lf - p) + 1 : avail;
 	if (!parser->raw_skip && parser->raw.len + len > IMAP_LINE_MAX) {
 		parser->raw_skip = true;

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * imap-private.h: what the files of src/imap share and the daemon never
+ * sees.
+ *
+ *   imap-server.c    the front-end object: settings, sessions, accept,
+ *                    graceful shutdown.
+ *   imap-conn.c      one session on a bufferevent: input, output, one
+ *                    command at a time, worker jobs, STARTTLS, IDLE
+ *                    timer, closing.
+ *   imap-commands.c  the dispatch table and the any-state and
+ *                    not-authenticated commands (CAPABILITY, NOOP,
+ *                    LOGOUT, ID, ENABLE, NAMESPACE, STARTTLS, LOGIN,
+ *                    AUTHENTICATE).
+ *   imap-sync.c      untagged EXISTS/EXPUNGE/FETCH after a command.
+ *   imap-utf7.c      modified UTF-7 mailbox names (RFC 3501 §5.1.3).
+ *   cmd-mailbox.c    LIST, LSUB, SUBSCRIBE, UNSUBSCRIBE, CREATE,
+ *                    DELETE, RENAME, STATUS.
+ *   cmd-select.c     SELECT, EXAMINE, CLOSE, UNSELECT.
+ *   imap-parser.c    the command parser (no I/O).
+ *
+ * Threads: a command that needs the store runs as one worker job
+ * (imap_conn_job): its run function executes on a worker thread with
+ * the session's account and mailbox to itself (the loop thread reads no
+ * further input and touches neither while the job is out), writes its
+ * untagged replies to conn->job_out and its tagged result to
+ * conn->tagged; the loop thread then sends both.
+ */
+#ifndef IMAP_PRIVATE_H
+#define IMAP_PRIVATE_H
+
+#include "imap-server.h"
+#include "imap-parser.h"
+#include "buf.h"
+
+/* Client mistakes (BAD) per session before "* BYE" and close. */
+#define IMAP_ERRORS_MAX 20
+/* Failed logins per session before it is closed. */
+#define IMAP_AUTH_FAILURES_MAX 3
+/* Bytes taken from the socket per parser feed, and the most the
+   socket's input buffer holds while the session waits for the store. */
+#define IMAP_READ_CHUNK (64 * 1024)
+#define IMAP_INPUT_HIGH_WATERMARK (256 * 1024)
+/* Output queued for a client that does not read: past IMAP_OUTPUT_MAX
+   no further command runs until it drained below the low watermark. */
+#define IMAP_OUTPUT_MAX (1024 * 1024)
+#define IMAP_OUTPUT_LOW_WATERMARK (256 * 1024)
+/* How often an IDLE session looks for changes (milliseconds). */
+#define IMAP_IDLE_CHECK_MSECS 50
+
+struct account;
+struct bufferevent;
+struct event;
+struct mailbox;
+struct auth_request;
+struct imap_conn;
+
+struct imap_server {
+	struct imap_settings set;
+	struct store *store;
+	struct worker_pool *pool;
+	struct event_base *base;
+	struct imap_conn *conns;
+	unsigned int conn_count;
+	unsigned int next_id;
+	bool shutting_down;
+};
+
+enum imap_state {
+	IMAP_STATE_NOT_AUTHENTICATED,
+	IMAP_STATE_AUTHENTICATED,
+	IMAP_STATE_SELECTED,
+	IMAP_STATE_LOGOUT,
+};
+
+/* What the parser is asked for next. */
+enum imap_input {
+	IMAP_INPUT_COMMAND,
+	IMAP_INPUT_SASL,        /* a response line of AUTHENTICATE */
+	IMAP_INPUT_IDLE,        /* waiting for DONE */
+};
+
+/* ENABLEd extensions (RFC 5161). */
+#define IMAP_ENABLED_CONDSTORE 0x01u
+#define IMAP_ENABLED_QRESYNC 0x02u
+#define IMAP_ENABLED_IMAP4REV2 0x04u
+#define IMAP_ENABLED_UTF8 0x08u
+
+/* How a command wants the mailbox synced after it (RFC 3501 §7.4.1:
+   no EXPUNGE during FETCH, STORE and SEARCH). */
+enum imap_sync {
+	IMAP_SYNC_NONE,
+	IMAP_SYNC_FULL,
+	IMAP_SYNC_NO_EXPUNGES,
+};
+
+typedef void imap_job_run_cb_t(struct imap_conn *conn);
+typedef void imap_job_done_cb_t(struct imap_conn *conn);
+
+struct imap_conn {
+	struct imap_conn *prev, *next;
+	struct imap_server *server;
+	struct bufferevent *bev;
+	struct imap_parser *parser;
+	unsigned int id;
+	char *peer;
+
+	enum imap_state state;
+	enum imap_input input;
+	bool tls;
+	bool starttls_pending;
+	unsigned int enabled;
+	unsigned int errors;
+	unsigned int auth_failures;
+
+	/* The command being run (points into the parser, which is not
+	   called again until the command completes). */
+	struct imap_command cmd;
+	bool uid;               /* UID FETCH/STORE/... */
+
+	/* AUTHENTICATE in progress. */
+	struct auth_request *auth;
+	char *sasl_response;
+	size_t sasl_response_len;
+	bool sasl_base64;
+
+	/* AUTHENTICATED and later. */
+	struct account *account;
+	char *user;
+	/* SELECTED. */
+	struct mailbox *box;
+	bool readonly;
+	/* keywords already announced in FLAGS */
+	unsigned int keywords_sent;
+	/* The UIDs as the client knows them (sequence number = index + 1),
+	   updated by each sync. */
+	uint32_t *uids;
+	unsigned int uid_count;
+
+	/* The job of the running command. */
+	imap_job_run_cb_t *job_run;
+	imap_job_done_cb_t *job_done;
+	enum imap_sync job_sync;
+	void *job_ctx;
+	buf_t job_out;
+	char *tagged;           /* "OK ...", "NO ...", "BAD ..." */
+	/* login result carried from run to done */
+	int job_result;
+	struct account *job_account;
+
+	/* IDLE */
+	struct event *idle_timer;
+	bool idle_check_running;
+	bool idle_done;
+
+	struct event *free_event;
+	struct event *delay;
+	char *delayed_reply;
+
+	unsigned int jobs;
+	bool waiting;
+	bool eof;
+	bool output_full;
+	bool closing;
+	bool disconnected;
+	bool finalizing;
+	bool finalized;
+};
+
+/* imap-server.c */
+void imap_server_conn_unlink(struct imap_server *server,
+			     struct imap_conn *conn);
+
+/* imap-conn.c */
+struct imap_conn *imap_conn_create(struct imap_server *server, int fd,
+				   const struct sockaddr *addr,
+				   socklen_t addrlen, bool implicit_tls);
+void imap_conn_destroy(struct imap_conn **conn);
+void imap_conn_shutdown(struct imap_conn *conn);
+/* Writes one line (CRLF added). */
+void imap_conn_reply(struct imap_conn *conn, const char *fmt, ...)
+	ATTR_FORMAT(2, 3);
+/* Tagged reply to the current command, then reads on. */
+void imap_conn_tagged(struct imap_conn *conn, const char *fmt, ...)
+	ATTR_FORMAT(2, 3);
+void imap_conn_write(struct imap_conn *conn, const void *data, size_t len);
+/* Counts a BAD; closes the session at IMAP_ERRORS_MAX. */
+void imap_conn_bad(struct imap_conn *conn, const char *text);
+void imap_conn_close(struct imap_conn *conn);
+/* The tagged NO after AUTH_FAILURE_DELAY_MSECS. */
+void imap_conn_login_failed(struct imap_conn *conn, const char *reply);
+void imap_conn_starttls(struct imap_conn *conn);
+bool imap_conn_plaintext_ok(struct imap_conn *conn);
+/* Runs run() on a worker, then sync (when a mailbox is selected), then
+   on the loop thread done() (may be NULL), job_out and the tagged
+   reply conn->tagged. */
+void imap_conn_job(struct imap_conn *conn, imap_job_run_cb_t *run,
+		   imap_job_done_cb_t *done, enum imap_sync sync);
+/* Worker thread: conn->tagged = the formatted reply. */
+void imap_job_tagged(struct imap_conn *conn, const char *fmt, ...)
+	ATTR_FORMAT(2, 3);
+/* Worker thread: the store error as a tagged NO with a response code. */
+void imap_job_store_error(struct imap_conn *conn, const char *what);
+/* IDLE: start and stop watching. */
+void imap_conn_idle_start(struct imap_conn *conn);
+void imap_conn_idle_stop(struct imap_conn *conn);
+
+/* imap-commands.c */
+void imap_command_run(struct imap_conn *conn);
+void imap_command_sasl_response(struct imap_conn *conn, const char *line,
+				size_t len);
+void imap_command_idle_line(struct imap_conn *conn, const char *line);
+/* The capability list for the current state, without "* CAPABILITY". */
+void imap_capability_append(struct imap_conn *conn, buf_t *out);
+
+/* imap-sync.c */
+/* Worker: syncs conn->box and writes EXPUNGE, EXISTS, FETCH FLAGS. */
+int imap_sync_run(struct imap_conn *conn, enum imap_sync sync);
+/* Worker: the view's UIDs become what the client knows. */
+void imap_sync_take_view(struct imap_conn *conn);
+/* Worker: the flags of msg as an IMAP list "(\Seen $Junk)". */
+void imap_sync_append_flags(struct imap_conn *conn, buf_t *out,
+			    uint32_t flags);
+/* Worker: FLAGS and PERMANENTFLAGS lines (also when keywords grew). */
+void imap_sync_append_flag_lists(struct imap_conn *conn, buf_t *out);
+
+/* imap-utf7.c */
+/* Modified UTF-7 (RFC 3501 §5.1.3) to UTF-8: 0, or -1 when invalid. */
+int imap_utf7_to_utf8(const char *in, buf_t *out);
+/* True when in is valid UTF-8 (no surrogates, no overlongs). */
+bool imap_utf8_valid(const char *in);
+/* UTF-8 to modified UTF-7: 0, or -1 when in is not valid UTF-8. */
+int imap_utf8_to_utf7(const char *in, buf_t *out);
+
+/* cmd-mailbox.c */
+void cmd_list(struct imap_conn *conn);
+void cmd_lsub(struct imap_conn *conn);
+void cmd_subscribe(struct imap_conn *conn);
+void cmd_unsubscribe(struct imap_conn *conn);
+void cmd_create(struct imap_conn *conn);
+void cmd_delete(struct imap_conn *conn);
+void cmd_rename(struct imap_conn *conn);
+void cmd_status(struct imap_conn *conn);
+/* Client mailbox name (mUTF-7 or UTF-8 after ENABLE UTF8=ACCEPT) to the
+   store's UTF-8 name: a string the caller frees, or NULL after a BAD/NO
+   reply. */
+char *imap_mailbox_name_in(struct imap_conn *conn, const char *name);
+/* Store name to what the client reads, quoted, appended to out. */
+void imap_mailbox_name_out(struct imap_conn *conn, buf_t *out,
+			   const char *name);
+
+/* cmd-select.c */
+void cmd_select(struct imap_conn *conn);
+void cmd_examine(struct imap_conn *conn);
+void cmd_close(struct imap_conn *conn);
+void cmd_unselect(struct imap_conn *conn);
+
+#endif

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * imap-server.c: the IMAP front-end object the daemon creates (see
+ * imap-server.h): settings, the list of sessions, accept, graceful
+ * shutdown. Part of src/imap.
+ */
+#include "imap-private.h"
+#include "log.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+struct imap_server *
+imap_server_create(const struct imap_settings *set, struct store *store,
+		   struct worker_pool *pool, struct event_base *base)
+{
+	struct imap_server *server = i_malloc(sizeof(*server));
+
+	server->set = *set;
+	server->set.hostname = i_strdup(set->hostname);
+	if (server->set.idle_timeout_secs == 0)
+		server->set.idle_timeout_secs = IMAP_IDLE_TIMEOUT_DEFAULT_SECS;
+	server->store = store;
+	server->pool = pool;
+	server->base = base;
+	return server;
+}
+
+void
+imap_server_accept(struct imap_server *server, int fd,
+		   const struct sockaddr *addr, socklen_t addrlen,
+		   bool implicit_tls)
+{
+	struct imap_conn *conn;
+
+	if (implicit_tls && server->set.tls == NULL) {
+		log_warnx("imap: TLS connection refused: no certificate");
+		close(fd);
+		return;
+	}
+	conn = imap_conn_create(server, fd, addr, addrlen, implicit_tls);
+	if (conn == NULL)
+		return;
+	conn->next = server->conns;
+	if (server->conns != NULL)
+		server->conns->prev = conn;
+	server->conns = conn;
+	server->conn_count++;
+	if (server->shutting_down)
+		imap_conn_shutdown(conn);
+}
+
+void
+imap_server_conn_unlink(struct imap_server *server, struct imap_conn *conn)
+{
+	if (conn->prev != NULL)
+		conn->prev->next = conn->next;
+	else
+		server->conns = conn->next;
+	if (conn->next != NULL)
+		conn->next->prev = conn->prev;
+	conn->prev = conn->next = NULL;
+	i_assert(server->conn_count > 0);
+	server->conn_count--;
+}
+
+void
+imap_server_shutdown(struct imap_server *server)
+{
+	struct imap_conn *conn, *next;
+
+	server->shutting_down = true;
+	for (conn = server->conns; conn != NULL; conn = next) {
+		next = conn->next;
+		imap_conn_shutdown(conn);
+	}
+}
+
+unsigned int
+imap_server_connection_count(struct imap_server *server)
+{
+	return server->conn_count;
+}
+
+void
+imap_server_destroy(struct imap_server **_server)
+{
+	struct imap_server *server = *_server;
+
+	if (server == NULL)
+		return;
+	*_server = NULL;
+	while (server->conns != NULL) {
+		struct imap_conn *conn = server->conns;
+
+		i_assert(conn->jobs == 0);
+		imap_conn_destroy(&conn);
+	}
+	free((char *)server->set.hostname);
+	free(server);
+}

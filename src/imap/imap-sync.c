@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * imap-sync.c: what a selected session tells its client after a command
+ * (RFC 3501 §7.4.1, §5.5): EXPUNGE for messages gone (numbered as the
+ * client knows them, each one shifting the later ones down), EXISTS for
+ * a new count, FETCH (FLAGS) for flag changes by anyone, FLAGS again when
+ * the mailbox gained keywords. FETCH, STORE and SEARCH sync with
+ * MAILBOX_SYNC_FLAG_NO_EXPUNGES, so sequence numbers do not move under a
+ * client that pipelines them. Part of src/imap; runs on worker threads.
+ */
+#include "imap-private.h"
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const system_flags[] = {
+	"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft",
+};
+
+void
+imap_sync_append_flags(struct imap_conn *conn, buf_t *out, uint32_t flags)
+{
+	unsigned int i, count = store_mailbox_keyword_count(conn->box);
+	bool first = true;
+
+	buf_append_c(out, '(');
+	for (i = 0; i < N_ELEMENTS(system_flags); i++) {
+		if ((flags & (1u << i)) == 0)
+			continue;
+		if (!first)
+			buf_append_c(out, ' ');
+		buf_append_str(out, system_flags[i]);
+		first = false;
+	}
+	for (i = 0; i < count && i < STORE_KEYWORDS_MAX; i++) {
+		if ((flags & STORE_FLAG_KEYWORD(i)) == 0)
+			continue;
+		if (!first)
+			buf_append_c(out, ' ');
+		buf_append_str(out, store_mailbox_keyword_name(conn->box, i));
+		first = false;
+	}
+	buf_append_c(out, ')');
+}
+
+void
+imap_sync_append_flag_lists(struct imap_conn *conn, buf_t *out)
+{
+	unsigned int i, count = store_mailbox_keyword_count(conn->box);
+	buf_t kw = BUF_INIT;
+
+	for (i = 0; i < count; i++)
+		buf_printf(&kw, " %s", store_mailbox_keyword_name(conn->box,
+								   i));
+	buf_printf(out, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+		   "\\Draft%s)\r\n", buf_cstr(&kw));
+	if (conn->readonly)
+		buf_append_str(out, "* OK [PERMANENTFLAGS ()] Read-only "
+			       "mailbox.\r\n");
+	else
+		buf_printf(out, "* OK [PERMANENTFLAGS (\\Answered \\Flagged "
+			   "\\Deleted \\Seen \\Draft%s%s)] Flags permitted."
+			   "\r\n", buf_cstr(&kw),
+			   count < STORE_KEYWORDS_MAX ? " \\*" : "");
+	conn->keywords_sent = count;
+	buf_deinit(&kw);
+}
+
+void
+imap_sync_take_view(struct imap_conn *conn)
+{
+	const struct store_msg *msgs = store_mailbox_msgs(conn->box);
+	unsigned int i, count = store_mailbox_count(conn->box);
+
+	free(conn->uids);
+	conn->uids = i_malloc((count + 1) * sizeof(*conn->uids));
+	for (i = 0; i < count; i++)
+		conn->uids[i] = msgs[i].uid;
+	conn->uid_count = count;
+}
+
+static int
+uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+imap_sync_run(struct imap_conn *conn, enum imap_sync sync)
+{
+	struct mailbox_sync_result res;
+	const struct store_msg *msgs;
+	buf_t *out = &conn->job_out;
+	unsigned int i, removed = 0, count;
+	uint32_t seq;
+
+	memset(&res, 0, sizeof(res));
+	if (store_mailbox_sync(conn->box, sync == IMAP_SYNC_NO_EXPUNGES ?
+			       MAILBOX_SYNC_FLAG_NO_EXPUNGES : 0, &res) < 0)
+		return -1;
+	for (i = 0; i < res.expunged.count; i++) {
+		uint32_t *p = bsearch(&res.expunged.uids[i], conn->uids,
+				      conn->uid_count, sizeof(uint32_t),
+				      uid_cmp);
+
+		if (p == NULL)
+			continue;
+		buf_printf(out, "* %u EXPUNGE\r\n",
+			   (unsigned int)(p - conn->uids) + 1 - removed);
+		removed++;
+	}
+	if (store_mailbox_keyword_count(conn->box) > conn->keywords_sent)
+		imap_sync_append_flag_lists(conn, out);
+	count = store_mailbox_count(conn->box);
+	if (count != conn->uid_count - removed || res.new_count > 0)
+		buf_printf(out, "* %u EXISTS\r\n", count);
+	msgs = store_mailbox_msgs(conn->box);
+	for (i = 0; i < res.changed.count; i++) {
+		seq = store_mailbox_seq(conn->box, res.changed.uids[i]);
+		if (seq == 0)
+			continue;
+		buf_printf(out, "* %u FETCH (", seq);
+		if (conn->uid)
+			buf_printf(out, "UID %u ", msgs[seq - 1].uid);
+		buf_append_str(out, "FLAGS ");
+		imap_sync_append_flags(conn, out, msgs[seq - 1].flags);
+		buf_append_str(out, ")\r\n");
+	}
+	imap_sync_take_view(conn);
+	store_mailbox_sync_result_free(&res);
+	return 0;
+}
