@@ -165,10 +165,13 @@ store_test_snapshot_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every path under the base, files with mode, size and mtime, sorted:
-   two equal snapshots mean nothing was modified. Caller frees. */
+typedef int store_test_walk_fn_t(const char *path, const struct stat *st,
+				 int flag, struct FTW *ftw);
+
+/* nftw(fn) over the base, then the lines fn printed, sorted. Caller
+   frees. */
 static inline char *
-store_test_snapshot(struct store_test *t)
+store_test_walk_sorted(struct store_test *t, store_test_walk_fn_t *fn)
 {
 	buf_t buf = BUF_INIT, out = BUF_INIT;
 	char **lines = NULL, *p, *nl;
@@ -176,8 +179,7 @@ store_test_snapshot(struct store_test *t)
 	size_t len;
 
 	store_test_snapshot_buf = &buf;
-	assert_int_equal(nftw(t->base, store_test_snapshot_entry, 16,
-			      FTW_PHYS), 0);
+	assert_int_equal(nftw(t->base, fn, 16, FTW_PHYS), 0);
 	for (p = (char *)buf_cstr(&buf); (nl = strchr(p, '\n')) != NULL;
 	     p = nl + 1) {
 		*nl = '\0';
@@ -193,6 +195,91 @@ store_test_snapshot(struct store_test *t)
 	buf_deinit(&buf);
 	buf_append_c(&out, '\0');
 	return (char *)buf_steal(&out, &len);
+}
+
+/* Every path under the base, files with mode, size and mtime, sorted:
+   two equal snapshots mean nothing was modified. Caller frees. */
+static inline char *
+store_test_snapshot(struct store_test *t)
+{
+	return store_test_walk_sorted(t, store_test_snapshot_entry);
+}
+
+static inline int
+store_test_contents_entry(const char *path, const struct stat *st, int flag,
+			  struct FTW *ftw)
+{
+	uint64_t hash = 0xcbf29ce484222325ULL;  /* FNV-1a */
+	unsigned char *data;
+	size_t i, len, plen = strlen(path);
+
+	if (S_ISDIR(st->st_mode)) {
+		buf_printf(store_test_snapshot_buf, "%s/\n", path);
+		return 0;
+	}
+	/* Index caches: any operation may rebuild them. */
+	if (plen > 4 && strcmp(path + plen - 4, ".idx") == 0)
+		return 0;
+	len = 0;
+	if (S_ISREG(st->st_mode) && vfs_read_file(path, &data, &len) == 0) {
+		for (i = 0; i < len; i++) {
+			hash ^= data[i];
+			hash *= 0x100000001b3ULL;
+		}
+		free(data);
+	}
+	buf_printf(store_test_snapshot_buf, "%s %o %zu %016llx\n", path,
+		   (unsigned int)st->st_mode, len, (unsigned long long)hash);
+	return 0;
+}
+
+/* Every path under the base with each file's mode, size and a hash of
+   its contents, sorted, except index caches: what an operation that
+   failed must leave as it was (unlike store_test_snapshot(), a file put
+   back with the same bytes is equal). Caller frees. */
+static inline char *
+store_test_contents(struct store_test *t)
+{
+	return store_test_walk_sorted(t, store_test_contents_entry);
+}
+
+typedef int store_test_op_t(struct store_test *t, void *context);
+
+/*
+ * Fault sweep: runs op with the 1st, 2nd, ... call of vfs operation kind
+ * ("any", "fsync", "rename", "unlink", ...) failing (vfs_fault_set), until
+ * op succeeds. Every run that fails must leave store_test_contents() as
+ * it was, which is also why the next run starts from the same state.
+ * Returns how many runs failed.
+ */
+static inline unsigned int
+store_test_fault_sweep(struct store_test *t, const char *kind,
+		       store_test_op_t *op, void *context)
+{
+	char spec[64], *before, *after;
+	unsigned int n, failed = 0;
+	int ret;
+
+	before = store_test_contents(t);
+	for (n = 1; n <= 200; n++) {
+		snprintf(spec, sizeof(spec), "%s:%u", kind, n);
+		vfs_fault_set(spec);
+		ret = op(t, context);
+		vfs_fault_set(NULL);
+		if (ret == 0)
+			break;
+		failed++;
+		store_clear_error();
+		after = store_test_contents(t);
+		if (strcmp(before, after) != 0)
+			fail_msg("%s changed the base directory:\n"
+				 "--- before\n%s\n--- after\n%s", spec,
+				 before, after);
+		free(after);
+	}
+	assert_int_equal(ret, 0);
+	free(before);
+	return failed;
 }
 
 static inline void

@@ -223,6 +223,31 @@ test_damaged_secrets(void **state)
 	store_clear_error();
 }
 
+static int
+set_password_op(struct store_test *t, void *context)
+{
+	return store_account_set_password(t->store, "john", context);
+}
+
+/* A password change that fails at any step leaves the old password. */
+static void
+test_set_password_faults(void **state)
+{
+	struct store_test *t = *state;
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
+
+	assert_int_equal(store_account_set_password(t->store, "john", "old"),
+			 0);
+	assert_true(store_test_fault_sweep(t, "any", set_password_op,
+					   "new") >= 5);
+	assert_int_equal(store_account_verify_password(account, "new"), 1);
+	assert_int_equal(store_test_fault_sweep(t, "fsync", set_password_op,
+						"newer"), 2);
+	assert_int_equal(store_account_verify_password(account, "newer"), 1);
+	store_account_close(&account);
+}
+
 static void
 test_password_rules(void **state)
 {
@@ -252,6 +277,7 @@ main(void)
 		T(test_no_password),
 		T(test_damaged_secrets),
 		cmocka_unit_test(test_password_rules),
+		T(test_set_password_faults),
 #undef T
 	};
 

@@ -189,6 +189,53 @@ test_temp_cleanup(void **state)
 	free(dir);
 }
 
+static int
+dict_write_op(struct store_test *t, void *context)
+{
+	char *path = store_test_path(t, "Settings/Main.settings");
+	struct dict_value *dict = dict_new_dict();
+	int ret;
+
+	dict_set_str(dict, "DomainName", context);
+	ret = store_dict_file_write(path, dict);
+	dict_value_free(&dict);
+	free(path);
+	return ret;
+}
+
+/* A dictionary file write that fails at any step leaves the old file,
+   and the error names the step that failed. */
+static void
+test_dict_write_faults(void **state)
+{
+	struct store_test *t = *state;
+	char *dir = store_test_path(t, "Settings"), *expect;
+	const char *text;
+
+	assert_int_equal(dict_write_op(t, "old.example"), 0);
+	assert_true(store_test_fault_sweep(t, "any", dict_write_op,
+					   "new.example") >= 4);
+	assert_true(store_test_fault_sweep(t, "fsync", dict_write_op,
+					   "newer.example") == 2);
+	/* the directory fsync: named as such, not as a write */
+	vfs_fault_set("fsync:2");
+	assert_int_equal(dict_write_op(t, "x.example"), -1);
+	vfs_fault_set(NULL);
+	store_test_assert_error(STORE_ERROR_TEMP);
+	(void)store_error(&text);
+	expect = i_strdup_printf("fsync(%s) failed: ", dir);
+	assert_true(strncmp(text, expect, strlen(expect)) == 0);
+	free(expect);
+	vfs_fault_set("rename:1:ENOSPC");
+	assert_int_equal(dict_write_op(t, "x.example"), -1);
+	vfs_fault_set(NULL);
+	store_test_assert_error(STORE_ERROR_NOSPACE);
+	(void)store_error(&text);
+	assert_true(strncmp(text, "rename(", 7) == 0);
+	store_clear_error();
+	free(dir);
+}
+
 static void
 test_names_helpers(void **state)
 {
@@ -220,6 +267,7 @@ main(void)
 		T(test_remove_tree),
 		T(test_temp_cleanup),
 		T(test_names_helpers),
+		T(test_dict_write_faults),
 #undef T
 	};
 
