@@ -130,8 +130,10 @@ bool store_domain_is_main(struct store *store, const char *domain);
  */
 int store_admin_lock(struct store *store, int *fd_r);
 void store_admin_unlock(int *fd);
-/* mkdir + fsync of the parent; an existing directory is fine. */
+/* mkdir + fsync of the parent; an existing directory is fine. When the
+   fsync fails the new directory is removed again. */
 int store_mkdir(const char *path);
+
 /* rm -rf through vfs (symlinks are removed, never followed); a path that
    is already gone is fine. Does not fsync. */
 int store_remove_tree(const char *path);

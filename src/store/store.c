@@ -42,9 +42,13 @@ store_mkdir(const char *path)
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return 0;
 	if (vfs_mkdir(path, 0700) == 0) {
-		if (vfs_fsync_parent(path) == -1)
-			return store_set_syscall_error("fsync", path);
-		return 0;
+		if (vfs_fsync_parent(path) == 0)
+			return 0;
+		/* Not known to be durable: a failed mkdir leaves nothing. */
+		store_set_syscall_error("fsync", path);
+		if (vfs_rmdir(path) == -1)
+			log_warn("rmdir(%s) after a failed fsync", path);
+		return -1;
 	}
 	if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return 0;

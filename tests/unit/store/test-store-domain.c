@@ -89,6 +89,28 @@ test_domain_delete(void **state)
 	store_clear_error();
 }
 
+static int
+domain_create_op(struct store_test *t, void *context)
+{
+	return store_domain_create(t->store, context);
+}
+
+/* A creation whose mkdir or directory fsync fails leaves no directory. */
+static void
+test_domain_create_faults(void **state)
+{
+	struct store_test *t = *state;
+
+	/* creates Settings/accounts.lock, the administration lock */
+	assert_int_equal(store_domain_create(t->store, "example.com"), 0);
+	assert_true(store_test_fault_sweep(t, "any", domain_create_op,
+					   "example.org") >= 2);
+	assert_true(store_domain_exists(t->store, "example.org"));
+	assert_int_equal(store_test_fault_sweep(t, "fsync", domain_create_op,
+						"example.net"), 1);
+	assert_true(store_domain_exists(t->store, "example.net"));
+}
+
 int
 main(void)
 {
@@ -98,6 +120,7 @@ main(void)
 		T(test_domain_create_list),
 		T(test_domain_create_errors),
 		T(test_domain_delete),
+		T(test_domain_create_faults),
 #undef T
 	};
 

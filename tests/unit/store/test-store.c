@@ -236,6 +236,29 @@ test_dict_write_faults(void **state)
 	free(dir);
 }
 
+static int
+mkdir_op(struct store_test *t, void *context)
+{
+	char *path = store_test_path(t, context);
+	int ret = store_mkdir(path);
+
+	free(path);
+	return ret;
+}
+
+/* A directory whose fsync failed is removed again. */
+static void
+test_mkdir_faults(void **state)
+{
+	struct store_test *t = *state;
+
+	assert_int_equal(store_test_fault_sweep(t, "any", mkdir_op, "d1"), 2);
+	assert_true(store_test_is_dir(t, "d1"));
+	assert_int_equal(store_test_fault_sweep(t, "fsync", mkdir_op, "d2"),
+			 1);
+	assert_true(store_test_is_dir(t, "d2"));
+}
+
 static void
 test_names_helpers(void **state)
 {
@@ -268,6 +291,7 @@ main(void)
 		T(test_temp_cleanup),
 		T(test_names_helpers),
 		T(test_dict_write_faults),
+		T(test_mkdir_faults),
 #undef T
 	};
 
