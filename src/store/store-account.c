@@ -720,41 +720,52 @@ single_account_files(struct account *account, char *files[5])
 	return 5;
 }
 
-static void
-files_free(char **files, unsigned int count)
-{
-	unsigned int i;
-
-	for (i = 0; i < count; i++)
-		free(files[i]);
-}
-
-/* Renames every file of account aside (settings first: the account is
-   gone from that moment), then removes them. */
+/*
+ * Renames every file of account aside to hidden temp names (settings
+ * first: the account is gone from that moment) and fsyncs the directory;
+ * if that fails the renames are taken back, so a failed delete changes
+ * nothing. Only then are the files removed. The delete has happened by
+ * then: a removal that fails is logged, not reported, and what is left
+ * under the temp name goes when a listing of the domain runs
+ * store_cleanup_temp() after this process has exited.
+ */
 static int
 account_delete_files(struct account *account, const char *dir)
 {
-	char *files[5], *tmp[5] = { NULL };
+	struct store_renames renames;
+	char *files[5];
 	unsigned int i, count;
-	int ret = 0;
+	int ret = -1;
 
+	memset(&renames, 0, sizeof(renames));
 	if (account->type == ACCOUNT_TYPE_MULTI) {
 		files[0] = i_strdup(account->path);
 		count = 1;
 	} else {
 		count = single_account_files(account, files);
 	}
-	for (i = count; i-- > 0 && ret == 0;) {
-		tmp[i] = store_temp_path(dir, "delete");
-		if (vfs_rename(files[i], tmp[i]) == -1 && errno != ENOENT)
-			ret = store_set_syscall_error("rename", files[i]);
+	for (i = count; i-- > 0;)
+		store_renames_add(&renames, files[i],
+				  store_temp_path(dir, "delete"), true);
+	if (store_renames_run(&renames) == -1)
+		goto out;
+	if (vfs_fsync_dir(dir) == -1) {
+		store_set_syscall_error("fsync", dir);
+		store_renames_undo(&renames);
+		(void)vfs_fsync_dir(dir);
+		goto out;
 	}
-	if (ret == 0 && vfs_fsync_dir(dir) == -1)
-		ret = store_set_syscall_error("fsync", dir);
-	for (i = 0; i < count && ret == 0; i++)
-		ret = store_remove_tree(tmp[i]);
-	files_free(files, count);
-	files_free(tmp, count);
+	ret = 0;
+	for (i = 0; i < renames.count; i++) {
+		if (renames.steps[i].done &&
+		    store_remove_tree(renames.steps[i].to) == -1) {
+			log_warnx("%s: deleted, but %s is left for later",
+				  account->name, renames.steps[i].to);
+			store_clear_error();
+		}
+	}
+out:
+	store_renames_free(&renames);
 	return ret;
 }
 
@@ -792,14 +803,18 @@ fsync_dirs(const char *dir1, const char *dir2)
 	return 0;
 }
 
-/* Renames the account's files to the paths of target (same type). */
+/* Renames the account's files to the paths of target (same type) and
+   fsyncs both directories; on failure the renames are taken back. */
 static int
-account_rename_files(struct account *account, struct account *target)
+account_rename_files(struct account *account, struct account *target,
+		     const char *old_dir, const char *new_dir)
 {
+	struct store_renames renames;
 	char *from[5], *to[5];
 	unsigned int i, count;
-	int ret = 0;
+	int ret;
 
+	memset(&renames, 0, sizeof(renames));
 	if (account->type == ACCOUNT_TYPE_MULTI) {
 		from[0] = i_strdup(account->path);
 		to[0] = i_strdup(target->path);
@@ -808,13 +823,18 @@ account_rename_files(struct account *account, struct account *target)
 		count = single_account_files(account, from);
 		(void)single_account_files(target, to);
 	}
-	for (i = 0; i < count && ret == 0; i++) {
-		if (vfs_rename(from[i], to[i]) == -1 &&
-		    (errno != ENOENT || i == 0 || i == count - 1))
-			ret = store_set_syscall_error("rename", from[i]);
+	/* The mailbox first, the settings last: both must exist. */
+	for (i = 0; i < count; i++)
+		store_renames_add(&renames, from[i], to[i],
+				  i != 0 && i != count - 1);
+	ret = store_renames_run(&renames);
+	if (ret == 0 && fsync_dirs(old_dir, new_dir) == -1) {
+		ret = -1;
+		store_renames_undo(&renames);
+		(void)vfs_fsync_dir(old_dir);
+		(void)vfs_fsync_dir(new_dir);
 	}
-	files_free(from, count);
-	files_free(to, count);
+	store_renames_free(&renames);
 	return ret;
 }
 
@@ -840,9 +860,7 @@ account_rename_locked(struct store *store, const struct account_name *old,
 	free(base);
 	if (account_lock(account, true) == -1)
 		goto out;
-	ret = account_rename_files(account, target);
-	if (ret == 0)
-		ret = fsync_dirs(old->dir, new->dir);
+	ret = account_rename_files(account, target, old->dir, new->dir);
 	account_unlock(account);
 out:
 	store_account_close(&target);

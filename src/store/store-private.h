@@ -134,6 +134,29 @@ void store_admin_unlock(int *fd);
    fsync fails the new directory is removed again. */
 int store_mkdir(const char *path);
 
+/*
+ * A few renames done as one step that can be taken back: run them in
+ * order; on failure, or when a later step (a directory fsync) fails,
+ * undo renames back what was done, last first, so the names are as
+ * before. An undo that fails is logged and leaves the state a crash at
+ * that point would leave (see the callers for what the next open does).
+ */
+#define STORE_RENAMES_MAX 6
+struct store_renames {
+	unsigned int count;
+	struct {
+		char *from, *to;
+		bool missing_ok;        /* from may not exist */
+		bool done;
+	} steps[STORE_RENAMES_MAX];
+};
+/* Adds a rename; takes over from and to (malloc'd). */
+void store_renames_add(struct store_renames *renames, char *from, char *to,
+		       bool missing_ok);
+/* Renames in order; -1 with the error set after undoing what it did. */
+int store_renames_run(struct store_renames *renames);
+void store_renames_undo(struct store_renames *renames);
+void store_renames_free(struct store_renames *renames);
 /* rm -rf through vfs (symlinks are removed, never followed); a path that
    is already gone is fine. Does not fsync. */
 int store_remove_tree(const char *path);

@@ -57,6 +57,69 @@ store_mkdir(const char *path)
 	return store_set_syscall_error("mkdir", path);
 }
 
+void
+store_renames_add(struct store_renames *renames, char *from, char *to,
+		  bool missing_ok)
+{
+	i_assert(renames->count < STORE_RENAMES_MAX);
+	renames->steps[renames->count].from = from;
+	renames->steps[renames->count].to = to;
+	renames->steps[renames->count].missing_ok = missing_ok;
+	renames->steps[renames->count].done = false;
+	renames->count++;
+}
+
+int
+store_renames_run(struct store_renames *renames)
+{
+	unsigned int i;
+
+	for (i = 0; i < renames->count; i++) {
+		if (vfs_rename(renames->steps[i].from,
+			       renames->steps[i].to) == 0) {
+			renames->steps[i].done = true;
+			continue;
+		}
+		if (errno == ENOENT && renames->steps[i].missing_ok)
+			continue;
+		store_set_syscall_error("rename", renames->steps[i].from);
+		store_renames_undo(renames);
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_renames_undo(struct store_renames *renames)
+{
+	unsigned int i;
+	int saved = errno;
+
+	for (i = renames->count; i-- > 0;) {
+		if (!renames->steps[i].done)
+			continue;
+		if (vfs_rename(renames->steps[i].to,
+			       renames->steps[i].from) == -1)
+			log_warn("rename(%s, %s) to take a rename back",
+				 renames->steps[i].to, renames->steps[i].from);
+		else
+			renames->steps[i].done = false;
+	}
+	errno = saved;
+}
+
+void
+store_renames_free(struct store_renames *renames)
+{
+	unsigned int i;
+
+	for (i = 0; i < renames->count; i++) {
+		free(renames->steps[i].from);
+		free(renames->steps[i].to);
+	}
+	renames->count = 0;
+}
+
 static char *
 main_settings_path(struct store *store)
 {

@@ -329,6 +329,95 @@ test_rename(void **state)
 	store_clear_error();
 }
 
+struct rename_case {
+	const char *from, *to;
+};
+
+static int
+rename_op(struct store_test *t, void *context)
+{
+	struct rename_case *c = context;
+
+	return store_account_rename(t->store, c->from, c->to);
+}
+
+static int
+delete_op(struct store_test *t, void *context)
+{
+	return store_account_delete(t->store, context);
+}
+
+/* Renames and deletes that fail at any step (a rename, the directory
+   fsyncs) leave the account where it was, whole. */
+static void
+test_rename_delete_faults(void **state)
+{
+	static const char *const kinds[] = { "any", "rename", "fsync" };
+	struct store_test *t = *state;
+	struct rename_case there = { "m", "m@example.org" };
+	struct rename_case back = { "m@example.org", "m" };
+	struct rename_case single = { "s", "s@example.org" };
+	struct account *account;
+	unsigned int i;
+
+	assert_int_equal(store_domain_create(t->store, "example.org"), 0);
+	assert_int_equal(store_account_create(t->store, "m",
+					      ACCOUNT_TYPE_MULTI, "pw"), 0);
+	assert_int_equal(store_account_create(t->store, "s",
+					      ACCOUNT_TYPE_MDIR, "pw"), 0);
+	for (i = 0; i < N_ELEMENTS(kinds); i++) {
+		assert_true(store_test_fault_sweep(t, kinds[i], rename_op,
+						   &there) >= 1);
+		assert_true(store_test_fault_sweep(t, kinds[i], rename_op,
+						   &back) >= 1);
+	}
+	assert_true(store_test_fault_sweep(t, "any", rename_op,
+					   &single) >= 6);
+	assert_int_equal(store_account_open(t->store, "s@example.org",
+					    &account), 0);
+	assert_int_equal(store_account_verify_password(account, "pw"), 1);
+	store_account_close(&account);
+
+	/* the renames aside and the directory fsync can fail; removing
+	   the files afterwards is cleanup (below) */
+	assert_true(store_test_fault_sweep(t, "fsync", delete_op, "m") == 1);
+	assert_false(store_test_exists(t, "Accounts/m.macnt"));
+	assert_true(store_test_fault_sweep(t, "rename", delete_op,
+					   "s@example.org") >= 5);
+	assert_false(store_test_exists(t, "Domains/example.org/s.settings"));
+	store_clear_error();
+}
+
+/* Once the account is renamed aside (durably) it is deleted: a removal
+   that fails then is no failure of the delete, and what it left is not
+   an account and goes with a later listing (of another process). */
+static void
+test_delete_cleanup_fails(void **state)
+{
+	struct store_test *t = *state;
+	char **names, *dir;
+	unsigned int count;
+
+	assert_int_equal(store_account_create(t->store, "m",
+					      ACCOUNT_TYPE_MULTI, NULL), 0);
+	vfs_fault_set("unlink:2");
+	assert_int_equal(store_account_delete(t->store, "m"), 0);
+	vfs_fault_set(NULL);
+	assert_false(store_test_exists(t, "Accounts/m.macnt"));
+	assert_int_equal(store_account_list(t->store, NULL, &names, &count),
+			 0);
+	assert_int_equal(count, 0);
+	store_names_free(&names, count);
+	/* ours: kept while this process runs */
+	dir = store_test_path(t, "Accounts");
+	store_cleanup_temp(dir);
+	assert_true(rmdir(dir) == -1 && errno == ENOTEMPTY);
+	free(dir);
+	assert_int_equal(store_account_create(t->store, "m",
+					      ACCOUNT_TYPE_MULTI, NULL), 0);
+	store_clear_error();
+}
+
 static void
 test_settings(void **state)
 {
@@ -769,6 +858,8 @@ main(int argc, char **argv)
 		T(test_lock_shared_waits),
 		T(test_create_race),
 		T(test_create_faults),
+		T(test_rename_delete_faults),
+		T(test_delete_cleanup_fails),
 #undef T
 	};
 

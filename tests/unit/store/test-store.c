@@ -259,6 +259,59 @@ test_mkdir_faults(void **state)
 	assert_true(store_test_is_dir(t, "d2"));
 }
 
+/* store_renames: all or nothing. */
+static void
+test_renames(void **state)
+{
+	struct store_test *t = *state;
+	struct store_renames renames;
+	char *before, *after;
+
+	store_test_write(t, "a", "1");
+	store_test_write(t, "b", "2");
+	store_test_write(t, "c", "3");
+	before = store_test_contents(t);
+	memset(&renames, 0, sizeof(renames));
+	store_renames_add(&renames, store_test_path(t, "a"),
+			  store_test_path(t, "A"), false);
+	store_renames_add(&renames, store_test_path(t, "missing"),
+			  store_test_path(t, "M"), true);
+	store_renames_add(&renames, store_test_path(t, "b"),
+			  store_test_path(t, "B"), false);
+	store_renames_add(&renames, store_test_path(t, "c"),
+			  store_test_path(t, "C"), false);
+	/* the third rename fails: the first two are taken back */
+	vfs_fault_set("rename:3");
+	assert_int_equal(store_renames_run(&renames), -1);
+	vfs_fault_set(NULL);
+	store_test_assert_error(STORE_ERROR_TEMP);
+	store_clear_error();
+	after = store_test_contents(t);
+	assert_string_equal(before, after);
+	free(after);
+	/* all done, then undone (a later step failed) */
+	assert_int_equal(store_renames_run(&renames), 0);
+	assert_true(store_test_exists(t, "C"));
+	assert_false(store_test_exists(t, "a"));
+	store_renames_undo(&renames);
+	after = store_test_contents(t);
+	assert_string_equal(before, after);
+	free(after);
+	/* a missing step that must exist fails */
+	store_renames_free(&renames);
+	store_renames_add(&renames, store_test_path(t, "a"),
+			  store_test_path(t, "A"), false);
+	store_renames_add(&renames, store_test_path(t, "missing"),
+			  store_test_path(t, "M"), false);
+	assert_int_equal(store_renames_run(&renames), -1);
+	store_clear_error();
+	store_renames_free(&renames);
+	after = store_test_contents(t);
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+}
+
 static void
 test_names_helpers(void **state)
 {
@@ -292,6 +345,7 @@ main(void)
 		T(test_names_helpers),
 		T(test_dict_write_faults),
 		T(test_mkdir_faults),
+		T(test_renames),
 #undef T
 	};
 
