@@ -104,7 +104,10 @@ class Commune:
         return self
 
     def _serve(self):
-        argv = [self.bin, "serve", "--base", self.base]
+        # Loopback only: plaintext logins (POP3 USER/PASS, IMAP LOGIN)
+        # without TLS, as Dovecot's side allows them.
+        argv = [self.bin, "serve", "--base", self.base,
+                "--allow-plaintext-auth"]
         for proto, port in self.ports.items():
             argv += ["--listen", f"{proto}=127.0.0.1:{port}"]
         with open(self.log, "wb") as log:
