@@ -91,6 +91,49 @@ account_info_update(struct account *account, account_info_update_cb_t *cb,
 	return ret;
 }
 
+int
+account_info_backup(struct account *account,
+		    struct account_info_backup *backup_r)
+{
+	memset(backup_r, 0, sizeof(*backup_r));
+	if (vfs_read_file(account->info_path, &backup_r->data,
+			  &backup_r->len) == 0) {
+		backup_r->existed = true;
+		return 0;
+	}
+	if (errno != ENOENT)
+		return store_set_syscall_error("read", account->info_path);
+	return 0;
+}
+
+void
+account_info_restore(struct account *account,
+		     const struct account_info_backup *backup)
+{
+	const char *syscall, *path;
+
+	i_assert(account->lock_exclusive);
+	if (!backup->existed) {
+		if (vfs_unlink(account->info_path) == -1 && errno != ENOENT)
+			log_warn("unlink(%s) to take back a change",
+				 account->info_path);
+		return;
+	}
+	if (vfs_write_file_atomic(account->info_path, backup->data,
+				  backup->len) == -1) {
+		syscall = vfs_write_failed_syscall(&path);
+		log_warn("%s(%s) to take back a change of %s", syscall, path,
+			 account->info_path);
+	}
+}
+
+void
+account_info_backup_free(struct account_info_backup *backup)
+{
+	free(backup->data);
+	memset(backup, 0, sizeof(*backup));
+}
+
 /* ---- UIDVALIDITY ---- */
 
 static uint64_t

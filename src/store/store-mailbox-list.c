@@ -446,6 +446,10 @@ store_mailbox_list(struct account *account, struct mailbox_info **infos_r,
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.account = account;
+	if (account->type == ACCOUNT_TYPE_MULTI) {
+		/* what deletes of processes that are gone left behind */
+		store_cleanup_temp(account->path);
+	}
 	if (account->type != ACCOUNT_TYPE_MULTI) {
 		if (locate_norm(account, "INBOX", &format, NULL) == 0)
 			list_add(&ctx, i_strdup("INBOX"), true, format, false);
@@ -640,20 +644,56 @@ delete_node(struct account *account, const char *norm)
 	else if (node_has_children(account, norm))
 		ret = store_set_error(STORE_ERROR_NOT_POSSIBLE,
 			"%s holds no messages and has children", norm);
-	else
-		ret = store_remove_tree(path);
+	else if ((ret = store_remove_tree(path)) == 0 &&
+		 vfs_fsync_parent(path) == -1) {
+		/* Not known to be gone: the node comes back. */
+		ret = store_set_syscall_error("fsync", path);
+		if (vfs_mkdir(path, 0700) == -1)
+			log_warn("mkdir(%s) to take back a delete", path);
+	}
 	free(path);
 	return ret;
 }
 
+/*
+ * The mailbox's file (or .mdir directory) is renamed to a hidden temp
+ * name in the account directory, that is made durable, then the
+ * account.info entry goes. If a step fails the file is renamed back, so
+ * a failed delete changes nothing. Only then are the file and the index
+ * cache removed; that is cleanup: a failure is logged, and what is left
+ * under the temp name goes with a later listing (store_cleanup_temp). A
+ * crash between the steps leaves the temp (removed the same way) and at
+ * most an account.info entry too many, which a new mailbox of the name
+ * overwrites.
+ */
 static int
 delete_mailbox(struct account *account, const char *norm,
 	       enum mailbox_format format)
 {
+	struct store_renames renames;
+	char *path = account_mailbox_path(account, norm, format);
+	char *tmp = store_temp_path(account->path, "delete");
 	char *idx;
+	int ret = -1;
 
-	if (mailbox_files_delete(account, norm, format) == -1)
-		return -1;
+	memset(&renames, 0, sizeof(renames));
+	store_renames_add(&renames, i_strdup(path), i_strdup(tmp), false);
+	if (store_renames_run(&renames) == -1)
+		goto out;
+	if (vfs_fsync_parent(path) == -1)
+		store_set_syscall_error("fsync", path);
+	else if (account_mailbox_meta_remove(account, norm) == 0)
+		ret = 0;
+	if (ret == -1) {
+		store_renames_undo(&renames);
+		(void)vfs_fsync_parent(path);
+		goto out;
+	}
+	if (store_remove_tree(tmp) == -1) {
+		log_warnx("%s: mailbox %s deleted, %s is left for later",
+			  account->path, norm, tmp);
+		store_clear_error();
+	}
 	idx = account_mailbox_index_path(account, norm, format);
 	if (vfs_unlink(idx) == -1 && errno != ENOENT) {
 		/* A stale cache is detected and rebuilt; go on. */
@@ -661,7 +701,11 @@ delete_mailbox(struct account *account, const char *norm,
 		store_clear_error();
 	}
 	free(idx);
-	return account_mailbox_meta_remove(account, norm);
+out:
+	store_renames_free(&renames);
+	free(path);
+	free(tmp);
+	return ret;
 }
 
 int
@@ -708,16 +752,6 @@ struct rename_ctx {
 };
 
 static int
-rename_path(const char *from, const char *to, bool missing_ok)
-{
-	if (vfs_rename(from, to) == 0)
-		return 0;
-	if (errno == ENOENT && missing_ok)
-		return 0;
-	return store_set_syscall_error("rename", from);
-}
-
-static int
 fsync_parent_dirs(const char *path1, const char *path2)
 {
 	if (vfs_fsync_parent(path1) == -1)
@@ -727,37 +761,52 @@ fsync_parent_dirs(const char *path1, const char *path2)
 	return 0;
 }
 
+/* Takes back what rename_files() did (a failure is logged). */
+static void
+rename_files_undo(struct rename_ctx *ctx, struct store_renames *renames)
+{
+	char *from = hierarchy_path(ctx->account, ctx->old_name);
+	char *to = hierarchy_path(ctx->account, ctx->new_name);
+
+	store_renames_undo(renames);
+	(void)vfs_fsync_parent(from);
+	(void)vfs_fsync_parent(to);
+	free(from);
+	free(to);
+}
+
 /* Moves the mailbox file, its index and (unless INBOX) its hierarchy
-   directory with the children in it. */
+   directory with the children in it, durably; on failure the renames
+   are taken back. renames (empty) gets them, for a later undo. */
 static int
-rename_files(struct rename_ctx *ctx)
+rename_files(struct rename_ctx *ctx, struct store_renames *renames)
 {
 	struct account *account = ctx->account;
-	char *from = NULL, *to = NULL;
+	char *from, *to;
 	int ret = 0;
 
 	if (ctx->old_selectable) {
-		from = account_mailbox_path(account, ctx->old_name,
-					    ctx->format);
-		to = account_mailbox_path(account, ctx->new_name, ctx->format);
-		ret = rename_path(from, to, false);
-		free(from);
-		free(to);
-		from = account_mailbox_index_path(account, ctx->old_name,
-						  ctx->format);
-		to = account_mailbox_index_path(account, ctx->new_name,
-						ctx->format);
-		if (ret == 0)
-			ret = rename_path(from, to, true);
-		free(from);
-		free(to);
+		store_renames_add(renames,
+			account_mailbox_path(account, ctx->old_name,
+					     ctx->format),
+			account_mailbox_path(account, ctx->new_name,
+					     ctx->format), false);
+		store_renames_add(renames,
+			account_mailbox_index_path(account, ctx->old_name,
+						   ctx->format),
+			account_mailbox_index_path(account, ctx->new_name,
+						   ctx->format), true);
 	}
 	from = hierarchy_path(account, ctx->old_name);
 	to = hierarchy_path(account, ctx->new_name);
-	if (ret == 0 && !ctx->inbox)
-		ret = rename_path(from, to, true);
-	if (ret == 0)
-		ret = fsync_parent_dirs(from, to);
+	if (!ctx->inbox)
+		store_renames_add(renames, i_strdup(from), i_strdup(to), true);
+	if (store_renames_run(renames) == -1)
+		ret = -1;
+	else if (fsync_parent_dirs(from, to) == -1) {
+		ret = -1;
+		rename_files_undo(ctx, renames);
+	}
 	free(from);
 	free(to);
 	return ret;
@@ -804,36 +853,63 @@ rename_check(struct rename_ctx *ctx)
  * Crash-safe order: copy the account.info entries to the new names, move
  * the files, then drop the old entries (or, for INBOX, give the new empty
  * INBOX a fresh entry). A crash in between leaves an entry too many,
- * never a mailbox without its UIDVALIDITY and UIDNEXT.
+ * never a mailbox without its UIDVALIDITY and UIDNEXT; an INBOX rename
+ * cut short before the new INBOX exists is finished by the next open
+ * (account_inbox_repair).
+ *
+ * A step that fails takes back the ones before it: the files are renamed
+ * back, account.info is put back as it was and new hierarchy directories
+ * are removed, so a failed rename changes nothing.
  */
 static int
 rename_locked(struct rename_ctx *ctx)
 {
 	struct account *account = ctx->account;
 	enum meta_move_flags flags = META_MOVE_KEEP_OLD;
-	char *slash;
+	struct account_info_backup backup;
+	struct store_renames renames;
+	char *slash, *created = NULL;
+	int ret = -1;
 
+	memset(&backup, 0, sizeof(backup));
+	memset(&renames, 0, sizeof(renames));
 	if (!ctx->inbox)
 		flags |= META_MOVE_CHILDREN;
 	if (rename_check(ctx) == -1 ||
-	    make_parents(account, ctx->new_name, NULL) == -1 ||
+	    account_info_backup(account, &backup) == -1)
+		goto out;
+	if (make_parents(account, ctx->new_name, &created) == -1 ||
 	    account_mailbox_meta_move(account, ctx->old_name, ctx->new_name,
-				      flags) == -1 ||
-	    rename_files(ctx) == -1)
-		return -1;
-	if (ctx->inbox) {
-		if (mailbox_create_locked(account, "INBOX", ctx->format,
-					  NULL) == -1)
-			return -1;
-	} else if (account_mailbox_meta_remove_ex(account, ctx->old_name,
-						  true) == -1)
-		return -1;
+				      flags) == -1)
+		goto undo_parents;
+	if (rename_files(ctx, &renames) == -1)
+		goto undo_meta;
+	if (ctx->inbox)
+		ret = mailbox_create_locked(account, "INBOX", ctx->format,
+					    NULL);
+	else
+		ret = account_mailbox_meta_remove_ex(account, ctx->old_name,
+						     true);
+	if (ret == -1) {
+		rename_files_undo(ctx, &renames);
+		goto undo_meta;
+	}
 	if ((slash = strrchr(ctx->old_name, '/')) != NULL) {
 		*slash = '\0';
 		remove_empty_dirs(account, ctx->old_name);
 		*slash = '/';
 	}
-	return 0;
+	goto out;
+undo_meta:
+	account_info_restore(account, &backup);
+undo_parents:
+	if (created != NULL)
+		remove_created_parents(account, ctx->new_name, created);
+out:
+	store_renames_free(&renames);
+	account_info_backup_free(&backup);
+	free(created);
+	return ret;
 }
 
 int

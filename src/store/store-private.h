@@ -219,6 +219,22 @@ int account_mailbox_meta_move(struct account *account, const char *old_name,
 int account_mailbox_meta_remove_ex(struct account *account, const char *name,
 				   bool children);
 
+/* The bytes of account.info, kept to put back when a change of several
+   steps fails after it changed the file (the caller holds the exclusive
+   lock throughout, so nobody else changed it meanwhile). */
+struct account_info_backup {
+	unsigned char *data;
+	size_t len;
+	bool existed;
+};
+int account_info_backup(struct account *account,
+			struct account_info_backup *backup_r);
+/* Writes the backup back durably (removes a file that did not exist);
+   a failure is logged and the error left as it was. */
+void account_info_restore(struct account *account,
+			  const struct account_info_backup *backup);
+void account_info_backup_free(struct account_info_backup *backup);
+
 /* Multi accounts: recreates a missing INBOX (an INBOX rename cut short
    by a crash) as an empty mbox with a new UIDVALIDITY. */
 int account_inbox_repair(struct account *account);

@@ -317,6 +317,45 @@ test_concurrent_updates(void **state)
 	store_account_close(&account);
 }
 
+/* A backup puts account.info back byte for byte, or removes it when
+   there was none. */
+static void
+test_backup_restore(void **state)
+{
+	struct store_test *t = *state;
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
+	struct account_info_backup backup;
+	struct mailbox_meta meta;
+	char *before, *after;
+
+	before = store_test_read(t, "Accounts/john.macnt/account.info");
+	assert_int_equal(account_info_backup(account, &backup), 0);
+	assert_true(backup.existed);
+	assert_int_equal(account_mailbox_meta_get(account, "New", &meta), 0);
+	assert_int_equal(account_mailbox_meta_set(account, "New", &meta), 0);
+	mailbox_meta_free(&meta);
+	assert_int_equal(account_lock(account, true), 0);
+	account_info_restore(account, &backup);
+	account_unlock(account);
+	account_info_backup_free(&backup);
+	after = store_test_read(t, "Accounts/john.macnt/account.info");
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+
+	store_test_unlink(t, "Accounts/john.macnt/account.info");
+	assert_int_equal(account_info_backup(account, &backup), 0);
+	assert_false(backup.existed);
+	assert_int_equal(store_subscription_add(account, "INBOX"), 0);
+	assert_int_equal(account_lock(account, true), 0);
+	account_info_restore(account, &backup);
+	account_unlock(account);
+	account_info_backup_free(&backup);
+	assert_false(store_test_exists(t, "Accounts/john.macnt/account.info"));
+	store_account_close(&account);
+}
+
 int
 main(void)
 {
@@ -330,6 +369,7 @@ main(void)
 		T(test_foreign_keys_kept),
 		T(test_corrupt_info),
 		T(test_concurrent_updates),
+		T(test_backup_restore),
 #undef T
 	};
 

@@ -789,6 +789,169 @@ test_create_faults(void **state)
 	store_account_close(&account);
 }
 
+/* ---- failed operations change nothing (in-process sweeps) ---- */
+
+struct list_op {
+	struct account *account;
+	const char *name, *name2;
+};
+
+static int
+delete_op(struct store_test *t, void *context)
+{
+	struct list_op *op = context;
+
+	return store_mailbox_delete(op->account, op->name);
+}
+
+static int
+rename_op(struct store_test *t, void *context)
+{
+	struct list_op *op = context;
+
+	return store_mailbox_rename(op->account, op->name, op->name2);
+}
+
+static int
+class_op(struct store_test *t, void *context)
+{
+	struct list_op *op = context;
+
+	return store_mailbox_set_class(op->account, op->name, op->name2);
+}
+
+static int
+subscribe_op(struct store_test *t, void *context)
+{
+	struct list_op *op = context;
+
+	return store_subscription_add(op->account, op->name);
+}
+
+static int
+create_op(struct store_test *t, void *context)
+{
+	struct list_op *op = context;
+
+	return store_mailbox_create(op->account, op->name,
+				    MAILBOX_FORMAT_MDIR, NULL);
+}
+
+static const char *const fault_kinds[] = {
+	"any", "fsync", "rename", "unlink", "write",
+};
+
+/* Each kind of call failing in turn: a rename of a mailbox with
+   children, and of INBOX, that fails changes nothing. */
+static void
+test_rename_faults(void **state)
+{
+	struct store_test *t = *state;
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
+	struct list_op there = { account, "Work", "Job" };
+	struct list_op back = { account, "Job", "Work" };
+	struct list_op deep = { account, "Work/Deep", "Other/Place/Deep" };
+	struct list_op inbox = { account, "INBOX", "Old" };
+	struct mailbox_status status;
+	unsigned int i;
+
+	assert_int_equal(store_mailbox_create(account, "Work",
+					      MAILBOX_FORMAT_MDIR, NULL), 0);
+	assert_int_equal(store_mailbox_create(account, "Work/Deep",
+					      MAILBOX_FORMAT_MBOX,
+					      STORE_CLASS_TASKS), 0);
+	assert_int_equal(store_subscription_add(account, "Work"), 0);
+	for (i = 0; i < N_ELEMENTS(fault_kinds); i++) {
+		(void)store_test_fault_sweep(t, fault_kinds[i], rename_op,
+					     &there);
+		assert_true(store_mailbox_exists(account, "Job/Deep"));
+		(void)store_test_fault_sweep(t, fault_kinds[i], rename_op,
+					     &back);
+		assert_true(store_mailbox_exists(account, "Work/Deep"));
+	}
+	assert_true(store_test_fault_sweep(t, "any", rename_op, &deep) > 4);
+	assert_false(store_test_exists(t, ACCT "Work/Deep.mbox"));
+
+	/* INBOX: its messages move, a new empty INBOX appears */
+	/* account.info, renames, fsyncs, then every step of the new
+	   INBOX's creation */
+	assert_true(store_test_fault_sweep(t, "any", rename_op, &inbox) > 15);
+	assert_true(store_mailbox_exists(account, "Old"));
+	assert_int_equal(store_mailbox_status(account, "INBOX", &status), 0);
+	assert_int_equal(status.messages, 0);
+	store_account_close(&account);
+}
+
+/* A delete that fails changes nothing, a delete whose cleanup fails
+   has happened, and what it left goes with a later listing. */
+static void
+test_delete_faults(void **state)
+{
+	struct store_test *t = *state;
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
+	struct list_op mbox = { account, "A/B", NULL };
+	struct list_op mdir = { account, "C", NULL };
+	struct list_op node = { account, "A", NULL };
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(fault_kinds); i++) {
+		assert_int_equal(store_mailbox_create(account, "A/B",
+			MAILBOX_FORMAT_MBOX, STORE_CLASS_NOTES), 0);
+		assert_int_equal(store_mailbox_create(account, "C",
+			MAILBOX_FORMAT_MDIR, NULL), 0);
+		(void)store_test_fault_sweep(t, fault_kinds[i], delete_op,
+					     &mbox);
+		assert_false(store_mailbox_exists(account, "A/B"));
+		(void)store_test_fault_sweep(t, fault_kinds[i], delete_op,
+					     &mdir);
+		assert_false(store_mailbox_exists(account, "C"));
+	}
+	/* a node alone (its fsync can fail too) */
+	store_test_mkdir(t, ACCT "A");
+	assert_int_equal(store_test_fault_sweep(t, "fsync", delete_op,
+						&node), 1);
+	assert_false(store_test_exists(t, ACCT "A"));
+
+	/* the file renamed aside is not removed: still deleted */
+	assert_int_equal(store_mailbox_create(account, "C",
+					      MAILBOX_FORMAT_MBOX, NULL), 0);
+	vfs_fault_set("unlink:1");
+	assert_int_equal(store_mailbox_delete(account, "C"), 0);
+	vfs_fault_set(NULL);
+	assert_false(store_mailbox_exists(account, "C"));
+	assert_list(account, (const struct expect_info[]){
+		{ "INBOX", true, false } }, 1);
+	store_account_close(&account);
+}
+
+/* Classes, subscriptions and creations that fail leave account.info
+   and the files as they were. */
+static void
+test_info_faults(void **state)
+{
+	struct store_test *t = *state;
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
+	struct list_op class = { account, "INBOX", STORE_CLASS_CALENDAR };
+	struct list_op sub = { account, "INBOX", NULL };
+	struct list_op create = { account, "X/Y/Z", NULL };
+	char *value;
+
+	assert_true(store_test_fault_sweep(t, "any", class_op, &class) >= 5);
+	assert_int_equal(store_mailbox_get_class(account, "INBOX", &value),
+			 0);
+	assert_string_equal(value, STORE_CLASS_CALENDAR);
+	free(value);
+	assert_true(store_test_fault_sweep(t, "fsync", subscribe_op,
+					   &sub) == 2);
+	assert_true(store_test_fault_sweep(t, "any", create_op,
+					   &create) > 6);
+	assert_true(store_mailbox_exists(account, "X/Y/Z"));
+	store_account_close(&account);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -808,6 +971,9 @@ main(int argc, char **argv)
 		T(test_subscriptions),
 		T(test_concurrent_create),
 		T(test_create_faults),
+		T(test_rename_faults),
+		T(test_delete_faults),
+		T(test_info_faults),
 #undef T
 	};
 
