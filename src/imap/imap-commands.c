@@ -31,8 +31,10 @@
 void
 imap_capability_append(struct imap_conn *conn, buf_t *out)
 {
-	buf_append_str(out, "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE "
-		       "NAMESPACE UNSELECT CHILDREN");
+	buf_printf(out, "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE "
+		   "NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE MULTIAPPEND "
+		   "BINARY STATUS=SIZE APPENDLIMIT=%u",
+		   IMAP_LITERAL_MAX_DEFAULT);
 	if (conn->state != IMAP_STATE_NOT_AUTHENTICATED)
 		return;
 	if (!conn->tls && conn->server->set.tls != NULL)
@@ -392,6 +394,37 @@ imap_command_idle_line(struct imap_conn *conn, const char *line)
 	imap_conn_tagged(conn, "OK IDLE terminated.");
 }
 
+/* ---- UID ---- */
+
+static void
+cmd_uid(struct imap_conn *conn)
+{
+	const struct imap_arg *args = conn->cmd.args + 1;
+	unsigned int count = conn->cmd.arg_count - 1;
+	const char *verb;
+
+	if (conn->cmd.arg_count == 0 ||
+	    !imap_arg_get_atom(&conn->cmd.args[0], &verb)) {
+		imap_conn_bad(conn, "UID needs a command.");
+		return;
+	}
+	conn->uid = true;
+	if (strcasecmp(verb, "FETCH") == 0)
+		cmd_fetch_args(conn, args, count);
+	else if (strcasecmp(verb, "STORE") == 0)
+		cmd_store_args(conn, args, count);
+	else if (strcasecmp(verb, "COPY") == 0)
+		cmd_copy_args(conn, args, count, false);
+	else if (strcasecmp(verb, "MOVE") == 0)
+		cmd_copy_args(conn, args, count, true);
+	else if (strcasecmp(verb, "EXPUNGE") == 0)
+		cmd_expunge_args(conn, args, count);
+	else if (strcasecmp(verb, "SEARCH") == 0)
+		cmd_search_args(conn, args, count);
+	else
+		imap_conn_bad(conn, "Unknown UID command.");
+}
+
 /* ---- the table ---- */
 
 /* Which states a command is valid in. */
@@ -427,7 +460,15 @@ static const struct command_def commands[] = {
 	{ "STATUS", S_AUTH, cmd_status },
 	{ "SELECT", S_AUTH, cmd_select },
 	{ "EXAMINE", S_AUTH, cmd_examine },
+	{ "APPEND", S_AUTH, cmd_append },
 	{ "CHECK", S_SELECTED, cmd_noop },
+	{ "FETCH", S_SELECTED, cmd_fetch },
+	{ "STORE", S_SELECTED, cmd_store },
+	{ "EXPUNGE", S_SELECTED, cmd_expunge },
+	{ "COPY", S_SELECTED, cmd_copy },
+	{ "MOVE", S_SELECTED, cmd_move },
+	{ "SEARCH", S_SELECTED, cmd_search },
+	{ "UID", S_SELECTED, cmd_uid },
 	{ "CLOSE", S_SELECTED, cmd_close },
 	{ "UNSELECT", S_SELECTED, cmd_unselect },
 };

@@ -699,7 +699,7 @@ parse_atom(struct tokenizer *tok, struct imap_arg *arg)
 			tok->pos = (size_t)(close - tok->data) + 1;
 			continue;
 		}
-		if (!is_atom_char(c))
+		if (!is_atom_char(c) && c < 0x80)
 			break;
 		tok->pos++;
 	}

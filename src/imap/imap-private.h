@@ -17,6 +17,12 @@
  *   cmd-mailbox.c    LIST, LSUB, SUBSCRIBE, UNSUBSCRIBE, CREATE,
  *                    DELETE, RENAME, STATUS.
  *   cmd-select.c     SELECT, EXAMINE, CLOSE, UNSELECT.
+ *   cmd-fetch.c      FETCH, UID FETCH.
+ *   cmd-store.c      STORE, EXPUNGE (and UID forms), flag lists.
+ *   cmd-copy.c       COPY, MOVE (and UID forms), UID sets.
+ *   cmd-append.c     APPEND, MULTIAPPEND.
+ *   cmd-search.c     SEARCH, UID SEARCH.
+ *   imap-seqset.c    sequence sets.
  *   imap-parser.c    the command parser (no I/O).
  *
  * Threads: a command that needs the store runs as one worker job
@@ -136,6 +142,9 @@ struct imap_conn {
 	   updated by each sync. */
 	uint32_t *uids;
 	unsigned int uid_count;
+	/* Worker: UIDs whose flag changes the next sync does not report
+	   (STORE reports them itself, or not at all with .SILENT). */
+	const struct uid_array *sync_skip;
 
 	/* The job of the running command. */
 	imap_job_run_cb_t *job_run;
@@ -248,6 +257,34 @@ char *imap_mailbox_name_in(struct imap_conn *conn, const char *name);
 /* Store name to what the client reads, quoted, appended to out. */
 void imap_mailbox_name_out(struct imap_conn *conn, buf_t *out,
 			   const char *name);
+
+/* cmd-fetch.c, cmd-store.c, cmd-copy.c, cmd-append.c: the *_args forms
+   take the arguments after the command name (UID FETCH ...). */
+void cmd_fetch(struct imap_conn *conn);
+void cmd_fetch_args(struct imap_conn *conn, const struct imap_arg *args,
+		    unsigned int count);
+void cmd_store(struct imap_conn *conn);
+void cmd_store_args(struct imap_conn *conn, const struct imap_arg *args,
+		    unsigned int count);
+void cmd_expunge(struct imap_conn *conn);
+void cmd_expunge_args(struct imap_conn *conn, const struct imap_arg *args,
+		      unsigned int count);
+void cmd_copy(struct imap_conn *conn);
+void cmd_move(struct imap_conn *conn);
+void cmd_copy_args(struct imap_conn *conn, const struct imap_arg *args,
+		   unsigned int count, bool move);
+void cmd_append(struct imap_conn *conn);
+void cmd_search(struct imap_conn *conn);
+void cmd_search_args(struct imap_conn *conn, const struct imap_arg *args,
+		     unsigned int count);
+/* "1:3,7" for ascending uids (a UID set as UIDPLUS writes it). */
+void imap_uidset_append(buf_t *out, const uint32_t *uids,
+			unsigned int count);
+/* Flag list or single flag to system bits and keywords (a
+   NULL-terminated array in *keywords_r, pointing into args; caller
+   frees the array). 0, or -1 with *error_r. */
+int imap_flags_parse(const struct imap_arg *arg, uint32_t *flags_r,
+		     const char ***keywords_r, const char **error_r);
 
 /* cmd-select.c */
 void cmd_select(struct imap_conn *conn);

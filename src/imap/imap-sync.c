@@ -9,6 +9,7 @@
  * client that pipelines them. Part of src/imap; runs on worker threads.
  */
 #include "imap-private.h"
+#include "imap-seqset.h"
 #include "store.h"
 
 #include <stdlib.h>
@@ -80,14 +81,6 @@ imap_sync_take_view(struct imap_conn *conn)
 	conn->uid_count = count;
 }
 
-static int
-uid_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int
 imap_sync_run(struct imap_conn *conn, enum imap_sync sync)
 {
@@ -104,7 +97,7 @@ imap_sync_run(struct imap_conn *conn, enum imap_sync sync)
 	for (i = 0; i < res.expunged.count; i++) {
 		uint32_t *p = bsearch(&res.expunged.uids[i], conn->uids,
 				      conn->uid_count, sizeof(uint32_t),
-				      uid_cmp);
+				      imap_uid_cmp);
 
 		if (p == NULL)
 			continue;
@@ -120,7 +113,11 @@ imap_sync_run(struct imap_conn *conn, enum imap_sync sync)
 	msgs = store_mailbox_msgs(conn->box);
 	for (i = 0; i < res.changed.count; i++) {
 		seq = store_mailbox_seq(conn->box, res.changed.uids[i]);
-		if (seq == 0)
+		if (seq == 0 || (conn->sync_skip != NULL &&
+				 bsearch(&res.changed.uids[i],
+					 conn->sync_skip->uids,
+					 conn->sync_skip->count,
+					 sizeof(uint32_t), imap_uid_cmp) != NULL))
 			continue;
 		buf_printf(out, "* %u FETCH (", seq);
 		if (conn->uid)

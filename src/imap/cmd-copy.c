@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd-copy.c: COPY, UID COPY, MOVE and UID MOVE (RFC 3501 §6.4.7,
+ * RFC 6851) with the COPYUID response code of UIDPLUS (RFC 4315). MOVE
+ * sends COPYUID untagged before the EXPUNGE responses (RFC 6851 §4.3).
+ * Part of src/imap.
+ */
+#include "imap-private.h"
+#include "imap-seqset.h"
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct copy_ctx {
+	struct imap_seqset set;
+	char *dest;
+	bool move;
+};
+
+static void
+copy_ctx_free(struct imap_conn *conn)
+{
+	struct copy_ctx *ctx = conn->job_ctx;
+
+	if (ctx == NULL)
+		return;
+	imap_seqset_free(&ctx->set);
+	free(ctx->dest);
+	free(ctx);
+	conn->job_ctx = NULL;
+}
+
+void
+imap_uidset_append(buf_t *out, const uint32_t *uids, unsigned int count)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < count; i = j) {
+		for (j = i + 1; j < count && uids[j] == uids[j - 1] + 1; j++)
+			;
+		buf_printf(out, "%s%u", i == 0 ? "" : ",", uids[i]);
+		if (j - i > 1)
+			buf_printf(out, ":%u", uids[j - 1]);
+	}
+}
+
+static void
+copy_run(struct imap_conn *conn)
+{
+	struct copy_ctx *ctx = conn->job_ctx;
+	struct uid_array uids = { 0 };
+	struct mailbox *dest = NULL;
+	struct mailbox_status st;
+	uint32_t *dest_uids = NULL;
+	const char *verb = ctx->move ? "MOVE" : "COPY";
+	buf_t code = BUF_INIT;
+	int ret;
+
+	if (imap_seqset_resolve(&ctx->set, conn->uid, conn->uids,
+				conn->uid_count, &uids) < 0) {
+		imap_job_tagged(conn, "BAD Invalid sequence set: beyond the "
+				"last message.");
+		return;
+	}
+	if (ctx->move && conn->readonly) {
+		imap_job_tagged(conn, "NO [READ-ONLY] Mailbox is read-only.");
+		goto out;
+	}
+	if (store_mailbox_open(conn->account, ctx->dest, &dest) < 0) {
+		dest = NULL;
+		imap_job_tagged(conn, "NO [TRYCREATE] %s: no such mailbox.",
+				verb);
+		goto out;
+	}
+	if (uids.count == 0) {
+		imap_job_tagged(conn, "OK %s completed (no messages).", verb);
+		goto out;
+	}
+	dest_uids = i_malloc(uids.count * sizeof(*dest_uids));
+	ret = ctx->move ?
+		store_mailbox_move(conn->box, uids.uids, uids.count, dest,
+				   dest_uids) :
+		store_mailbox_copy(conn->box, uids.uids, uids.count, dest,
+				   dest_uids);
+	if (ret < 0) {
+		imap_job_store_error(conn, verb);
+		goto out;
+	}
+	store_mailbox_get_status(dest, &st);
+	buf_printf(&code, "COPYUID %u ", st.uidvalidity);
+	imap_uidset_append(&code, uids.uids, uids.count);
+	buf_append_c(&code, ' ');
+	imap_uidset_append(&code, dest_uids, uids.count);
+	if (ctx->move) {
+		buf_printf(&conn->job_out, "* OK [%s] Moved.\r\n",
+			   buf_cstr(&code));
+		imap_job_tagged(conn, "OK %sMOVE completed.",
+				conn->uid ? "UID " : "");
+	} else {
+		imap_job_tagged(conn, "OK [%s] %sCOPY completed.",
+				buf_cstr(&code), conn->uid ? "UID " : "");
+	}
+out:
+	buf_deinit(&code);
+	free(dest_uids);
+	store_mailbox_close(&dest);
+	uid_array_free(&uids);
+}
+
+void
+cmd_copy_args(struct imap_conn *conn, const struct imap_arg *args,
+	      unsigned int count, bool move)
+{
+	struct copy_ctx *ctx;
+	const char *set, *name;
+	char *dest;
+
+	if (count != 2 || !imap_arg_get_atom(&args[0], &set) ||
+	    !imap_arg_get_astring(&args[1], &name)) {
+		imap_conn_bad(conn, "Needs a sequence set and a mailbox.");
+		return;
+	}
+	ctx = i_malloc(sizeof(*ctx));
+	ctx->move = move;
+	if (imap_seqset_parse(set, &ctx->set) < 0) {
+		free(ctx);
+		imap_conn_bad(conn, "Invalid sequence set.");
+		return;
+	}
+	if ((dest = imap_mailbox_name_in(conn, name)) == NULL) {
+		imap_seqset_free(&ctx->set);
+		free(ctx);
+		return;
+	}
+	ctx->dest = dest;
+	conn->job_ctx = ctx;
+	imap_conn_job(conn, copy_run, copy_ctx_free, move ? IMAP_SYNC_FULL :
+		      IMAP_SYNC_NO_EXPUNGES);
+}
+
+void
+cmd_copy(struct imap_conn *conn)
+{
+	cmd_copy_args(conn, conn->cmd.args, conn->cmd.arg_count, false);
+}
+
+void
+cmd_move(struct imap_conn *conn)
+{
+	cmd_copy_args(conn, conn->cmd.args, conn->cmd.arg_count, true);
+}

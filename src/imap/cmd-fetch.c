@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd-fetch.c: FETCH and UID FETCH (RFC 3501 §6.4.5, RFC 9051 §6.4.5,
+ * BINARY of RFC 3516, MODSEQ of RFC 7162): FLAGS, UID, INTERNALDATE,
+ * RFC822.SIZE, ENVELOPE, BODYSTRUCTURE, BODY, BODY[section]<partial>,
+ * BODY.PEEK, RFC822, RFC822.HEADER, RFC822.TEXT, BINARY[], BINARY.PEEK,
+ * BINARY.SIZE, MODSEQ, and the macros ALL, FAST, FULL. Sections,
+ * ENVELOPE and BODYSTRUCTURE come from src/mime. Fetching a body
+ * without PEEK sets \Seen first (RFC 3501 §6.4.5), so the responses show
+ * the new flags. Part of src/imap.
+ *
+ * The items are parsed on the loop thread (a bad item is BAD before
+ * any store work); the messages are read on a worker. The response for
+ * the whole set is built in memory before it is sent.
+ */
+#include "imap-private.h"
+#include "imap-seqset.h"
+#include "imap-bodystructure.h"
+#include "imap-envelope.h"
+#include "imap-section.h"
+#include "mime-parser.h"
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define F_FLAGS 0x001u
+#define F_UID 0x002u
+#define F_INTERNALDATE 0x004u
+#define F_SIZE 0x008u
+#define F_ENVELOPE 0x010u
+#define F_BODYSTRUCTURE 0x020u
+#define F_BODY 0x040u
+#define F_MODSEQ 0x080u
+#define F_NEEDS_MIME (F_ENVELOPE | F_BODYSTRUCTURE | F_BODY)
+
+/* Sections (and the RFC822* items as sections) in request order. */
+struct fetch_section {
+	struct imap_section *section;
+	/* "RFC822", "RFC822.HEADER", "RFC822.TEXT": the name to answer
+	   with; NULL: the section's own name */
+	const char *alias;
+};
+
+struct fetch_ctx {
+	struct imap_seqset set;
+	unsigned int items;
+	struct fetch_section *sections;
+	unsigned int section_count;
+	bool set_seen;
+	/* UIDs this FETCH gave \Seen: their responses carry FLAGS */
+	struct uid_array seen_now;
+};
+
+static void
+fetch_ctx_free(struct imap_conn *conn)
+{
+	struct fetch_ctx *ctx = conn->job_ctx;
+	unsigned int i;
+
+	if (ctx == NULL)
+		return;
+	for (i = 0; i < ctx->section_count; i++)
+		imap_section_free(&ctx->sections[i].section);
+	free(ctx->sections);
+	imap_seqset_free(&ctx->set);
+	uid_array_free(&ctx->seen_now);
+	free(ctx);
+	conn->job_ctx = NULL;
+}
+
+static void
+add_section(struct fetch_ctx *ctx, struct imap_section *section,
+	    const char *alias)
+{
+	ctx->sections = i_realloc(ctx->sections, (ctx->section_count + 1) *
+				  sizeof(*ctx->sections));
+	ctx->sections[ctx->section_count].section = section;
+	ctx->sections[ctx->section_count].alias = alias;
+	ctx->section_count++;
+	if (!section->peek && !imap_section_is_size(section))
+		ctx->set_seen = true;
+}
+
+static const struct {
+	const char *name;
+	unsigned int bits;
+} simple_items[] = {
+	{ "FLAGS", F_FLAGS },
+	{ "UID", F_UID },
+	{ "INTERNALDATE", F_INTERNALDATE },
+	{ "RFC822.SIZE", F_SIZE },
+	{ "ENVELOPE", F_ENVELOPE },
+	{ "BODYSTRUCTURE", F_BODYSTRUCTURE },
+	{ "BODY", F_BODY },
+	{ "MODSEQ", F_MODSEQ },
+	{ "ALL", F_FLAGS | F_INTERNALDATE | F_SIZE | F_ENVELOPE },
+	{ "FAST", F_FLAGS | F_INTERNALDATE | F_SIZE },
+	{ "FULL", F_FLAGS | F_INTERNALDATE | F_SIZE | F_ENVELOPE | F_BODY },
+};
+
+static const struct {
+	const char *name;
+	const char *section;
+} rfc822_items[] = {
+	{ "RFC822", "BODY[]" },
+	{ "RFC822.HEADER", "BODY.PEEK[HEADER]" },
+	{ "RFC822.TEXT", "BODY[TEXT]" },
+};
+
+/* One item: 0, or -1 with *error_r. */
+static int
+parse_item(struct fetch_ctx *ctx, const char *item, bool macros_ok,
+	   const char **error_r)
+{
+	struct imap_section *section;
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(simple_items); i++) {
+		if (strcasecmp(item, simple_items[i].name) != 0)
+			continue;
+		if (i >= 8 && !macros_ok) {
+			*error_r = "Macros cannot be in a list.";
+			return -1;
+		}
+		ctx->items |= simple_items[i].bits;
+		return 0;
+	}
+	for (i = 0; i < N_ELEMENTS(rfc822_items); i++) {
+		if (strcasecmp(item, rfc822_items[i].name) != 0)
+			continue;
+		if (imap_section_parse(rfc822_items[i].section, &section,
+				       error_r) < 0)
+			i_panic("bad built-in section");
+		add_section(ctx, section, rfc822_items[i].name);
+		return 0;
+	}
+	if (strchr(item, '[') == NULL) {
+		*error_r = "Unknown FETCH item.";
+		return -1;
+	}
+	if (imap_section_parse(item, &section, error_r) < 0)
+		return -1;
+	add_section(ctx, section, NULL);
+	return 0;
+}
+
+static int
+parse_items(struct imap_conn *conn, struct fetch_ctx *ctx,
+	    const struct imap_arg *arg, const char **error_r)
+{
+	const struct imap_arg *list;
+	unsigned int count, i;
+	const char *item;
+
+	if (imap_arg_get_atom(arg, &item))
+		return parse_item(ctx, item, true, error_r);
+	if (!imap_arg_get_list(arg, &list, &count) || count == 0) {
+		*error_r = "Invalid FETCH items.";
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		if (!imap_arg_get_atom(&list[i], &item)) {
+			*error_r = "Invalid FETCH item.";
+			return -1;
+		}
+		if (parse_item(ctx, item, false, error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- the worker ---- */
+
+static void
+append_internaldate(buf_t *out, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char date[64];
+
+	gmtime_r(&tt, &tm);
+	strftime(date, sizeof(date), "%d-%b-%Y %H:%M:%S +0000", &tm);
+	buf_printf(out, "INTERNALDATE \"%s\"", date);
+}
+
+/* One section of one message: 0, or -1 with a NO set. */
+static int
+append_section(struct imap_conn *conn, buf_t *out,
+	       const struct fetch_section *fs, struct mime_message *mime,
+	       const buf_t *data)
+{
+	struct imap_section_result res;
+	const char *error;
+	size_t start;
+
+	if (imap_section_fetch(fs->section, mime, data->data, data->len,
+			       &res, &error) < 0) {
+		imap_job_tagged(conn, "NO [%s] Cannot decode the part.",
+				error);
+		return -1;
+	}
+	if (fs->alias != NULL)
+		buf_append_str(out, fs->alias);
+	else
+		imap_section_write_name(out, fs->section);
+	if (imap_section_is_size(fs->section)) {
+		buf_printf(out, " %llu", (unsigned long long)res.size);
+		imap_section_result_free(&res);
+		return 0;
+	}
+	start = out->len;
+	buf_printf(out, " {%llu}\r\n", (unsigned long long)res.size);
+	imap_section_result_copy(&res, data->data, out);
+	if (fs->section->fetch == IMAP_SECTION_FETCH_BINARY &&
+	    memchr(out->data + out->len - res.size, '\0', res.size) != NULL) {
+		/* RFC 3516 §4.2: NULs need a literal8 */
+		buf_t tmp = BUF_INIT;
+
+		buf_append(&tmp, out->data + start, out->len - start);
+		buf_truncate(out, start);
+		buf_append_str(out, " ~");
+		buf_append(out, tmp.data + 1, tmp.len - 1);
+		buf_deinit(&tmp);
+	}
+	imap_section_result_free(&res);
+	return 0;
+}
+
+/* The FETCH response of one message: 1, 0 when it is gone, -1 after
+   setting the tagged NO. */
+static int
+fetch_one(struct imap_conn *conn, struct fetch_ctx *ctx, uint32_t uid,
+	  buf_t *data)
+{
+	uint32_t seq = store_mailbox_seq(conn->box, uid);
+	const struct store_msg *msg;
+	struct mime_message *mime = NULL;
+	buf_t *out = &conn->job_out;
+	const char *sep = "";
+	unsigned int i, items = ctx->items;
+	int ret = 1;
+
+	if (seq == 0)
+		return 0;
+	msg = &store_mailbox_msgs(conn->box)[seq - 1];
+	if ((items & F_NEEDS_MIME) != 0 || ctx->section_count > 0) {
+		buf_reset(data);
+		if (store_mailbox_msg_read(conn->box, uid, data) < 0)
+			return 0;
+		mime = mime_message_parse(data->data, data->len);
+	}
+	buf_printf(out, "* %u FETCH (", seq);
+#define SEP() do { buf_append_str(out, sep); sep = " "; } while (0)
+	if ((items & F_UID) != 0 || conn->uid) {
+		SEP();
+		buf_printf(out, "UID %u", uid);
+	}
+	if (ctx->seen_now.count > 0 &&
+	    bsearch(&uid, ctx->seen_now.uids, ctx->seen_now.count,
+		    sizeof(uid), imap_uid_cmp) != NULL)
+		items |= F_FLAGS;
+	if ((items & F_FLAGS) != 0) {
+		SEP();
+		buf_append_str(out, "FLAGS ");
+		imap_sync_append_flags(conn, out, msg->flags);
+	}
+	if ((items & F_INTERNALDATE) != 0) {
+		SEP();
+		append_internaldate(out, msg->internal_date);
+	}
+	if ((items & F_SIZE) != 0) {
+		SEP();
+		buf_printf(out, "RFC822.SIZE %llu",
+			   (unsigned long long)msg->size);
+	}
+	if ((items & F_MODSEQ) != 0) {
+		SEP();
+		buf_printf(out, "MODSEQ (%llu)",
+			   (unsigned long long)msg->modseq);
+	}
+	if ((items & F_ENVELOPE) != 0) {
+		SEP();
+		buf_append_str(out, "ENVELOPE ");
+		imap_envelope_write(out, mime->root->envelope, 0);
+	}
+	if ((items & F_BODYSTRUCTURE) != 0) {
+		SEP();
+		buf_append_str(out, "BODYSTRUCTURE ");
+		imap_bodystructure_write(out, mime->root, true, 0);
+	}
+	if ((items & F_BODY) != 0) {
+		SEP();
+		buf_append_str(out, "BODY ");
+		imap_bodystructure_write(out, mime->root, false, 0);
+	}
+	for (i = 0; i < ctx->section_count && ret > 0; i++) {
+		SEP();
+		if (append_section(conn, out, &ctx->sections[i], mime,
+				   data) < 0)
+			ret = -1;
+	}
+#undef SEP
+	buf_append_str(out, ")\r\n");
+	mime_message_free(&mime);
+	return ret;
+}
+
+/* \Seen for the messages of a non-PEEK body fetch, before the
+   responses, which then include FLAGS (RFC 3501 §6.4.5). */
+static void
+set_seen(struct imap_conn *conn, struct fetch_ctx *ctx,
+	 const struct uid_array *uids)
+{
+	const struct store_msg *msgs = store_mailbox_msgs(conn->box);
+	struct uid_array unseen = { 0 };
+	unsigned int i;
+	uint32_t seq;
+
+	for (i = 0; i < uids->count; i++) {
+		seq = store_mailbox_seq(conn->box, uids->uids[i]);
+		if (seq != 0 && (msgs[seq - 1].flags & STORE_FLAG_SEEN) == 0)
+			uid_array_add(&unseen, uids->uids[i]);
+	}
+	if (unseen.count > 0 &&
+	    store_mailbox_update_flags(conn->box, unseen.uids, unseen.count,
+				       STORE_FLAGS_ADD, STORE_FLAG_SEEN,
+				       NULL, 0, NULL) == 0) {
+		/* Their FETCH responses below show the new flags
+		   (a separate untagged FETCH confuses curl). */
+		conn->sync_skip = &unseen;
+		(void)imap_sync_run(conn, IMAP_SYNC_NO_EXPUNGES);
+		conn->sync_skip = NULL;
+		ctx->seen_now = unseen;
+		return;
+	}
+	uid_array_free(&unseen);
+}
+
+static void
+fetch_run(struct imap_conn *conn)
+{
+	struct fetch_ctx *ctx = conn->job_ctx;
+	struct uid_array uids = { 0 };
+	buf_t data = BUF_INIT;
+	unsigned int i;
+
+	if (imap_seqset_resolve(&ctx->set, conn->uid, conn->uids,
+				conn->uid_count, &uids) < 0) {
+		imap_job_tagged(conn, "BAD Invalid sequence set: beyond the "
+				"last message.");
+		return;
+	}
+	if (ctx->set_seen && !conn->readonly)
+		set_seen(conn, ctx, &uids);
+	for (i = 0; i < uids.count; i++) {
+		if (fetch_one(conn, ctx, uids.uids[i], &data) < 0)
+			break;
+	}
+	if (i == uids.count)
+		imap_job_tagged(conn, "OK %sFETCH completed.",
+				conn->uid ? "UID " : "");
+	buf_deinit(&data);
+	uid_array_free(&uids);
+}
+
+/* FETCH set items; UID FETCH set items (args after "FETCH"). */
+void
+cmd_fetch_args(struct imap_conn *conn, const struct imap_arg *args,
+	       unsigned int count)
+{
+	struct fetch_ctx *ctx;
+	const char *set, *error = NULL;
+
+	if (count != 2 || !imap_arg_get_atom(&args[0], &set)) {
+		imap_conn_bad(conn, "FETCH needs a sequence set and items "
+			      "(CONDSTORE modifiers are not supported).");
+		return;
+	}
+	ctx = i_malloc(sizeof(*ctx));
+	conn->job_ctx = ctx;
+	if (imap_seqset_parse(set, &ctx->set) < 0)
+		error = "Invalid sequence set.";
+	else
+		(void)parse_items(conn, ctx, &args[1], &error);
+	if (error != NULL) {
+		fetch_ctx_free(conn);
+		imap_conn_bad(conn, error);
+		return;
+	}
+	imap_conn_job(conn, fetch_run, fetch_ctx_free, IMAP_SYNC_NO_EXPUNGES);
+}
+
+void
+cmd_fetch(struct imap_conn *conn)
+{
+	cmd_fetch_args(conn, conn->cmd.args, conn->cmd.arg_count);
+}

@@ -1,0 +1,608 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd-search.c: SEARCH and UID SEARCH (RFC 3501 §6.4.4) with every key
+ * of RFC 3501 and MODSEQ (RFC 7162 §3.1.5). The program is parsed on the
+ * loop thread into a tree (a bad key is BAD before any store work) and
+ * evaluated per message on a worker; messages are read and MIME-parsed
+ * only for keys that need their text. Header keys match the field
+ * decoded to UTF-8 (RFC 2047 words), BODY and TEXT match every leaf
+ * part's text with its transfer encoding undone and its charset
+ * converted (src/mime). Matching is a substring test, case-insensitive
+ * for ASCII letters (RFC 3501 §6.4.4 leaves the rest to the server).
+ * Part of src/imap.
+ */
+#include "imap-private.h"
+#include "imap-seqset.h"
+#include "mime-decode.h"
+#include "mime-date.h"
+#include "mime-header.h"
+#include "mime-parser.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* Nesting of NOT/OR/lists in a program. */
+#define SEARCH_DEPTH_MAX 32
+
+enum key_type {
+	KEY_ALL, KEY_FLAG, KEY_NOFLAG, KEY_KEYWORD, KEY_UNKEYWORD,
+	KEY_NEW, KEY_OLD, KEY_RECENT,
+	KEY_LARGER, KEY_SMALLER,
+	KEY_BEFORE, KEY_ON, KEY_SINCE,
+	KEY_SENTBEFORE, KEY_SENTON, KEY_SENTSINCE,
+	KEY_HEADER, KEY_BODY, KEY_TEXT,
+	KEY_UID, KEY_SEQSET, KEY_MODSEQ,
+	KEY_NOT, KEY_OR, KEY_AND,
+};
+
+struct search_key {
+	enum key_type type;
+	uint32_t flag;
+	const char *field;      /* HEADER name */
+	const char *str;
+	uint64_t num;
+	int64_t day;            /* days since the epoch */
+	struct imap_seqset set;
+	struct search_key *a, *b;       /* NOT a; OR a b; AND list a..b */
+	struct search_key *next;        /* in an AND list */
+};
+
+struct search_ctx {
+	struct search_key *root;
+};
+
+/* ---- parsing ---- */
+
+struct search_parser {
+	struct imap_conn *conn;
+	const struct imap_arg *args;
+	unsigned int count, pos;
+	const char *error;
+};
+
+static void
+key_free(struct search_key *key)
+{
+	struct search_key *next;
+
+	for (; key != NULL; key = next) {
+		next = key->next;
+		key_free(key->a);
+		key_free(key->b);
+		imap_seqset_free(&key->set);
+		free(key);
+	}
+}
+
+static const char *
+next_astring(struct search_parser *p)
+{
+	const char *s;
+
+	if (p->pos >= p->count ||
+	    !imap_arg_get_astring(&p->args[p->pos], &s)) {
+		p->error = "Missing search argument.";
+		return NULL;
+	}
+	p->pos++;
+	return s;
+}
+
+/* RFC 3501 date: "1-Feb-1994" (quoted or not) to days since 1970. */
+static int
+parse_day(const char *s, int64_t *day_r)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char mon[4];
+	int day, year, n = 0;
+	const char *m;
+	struct tm tm;
+
+	if (sscanf(s, "%2d-%3c-%4d%n", &day, mon, &year, &n) != 3 ||
+	    s[n] != '\0')
+		return -1;
+	mon[3] = '\0';
+	m = strcasestr(months, mon);
+	if (m == NULL || (m - months) % 3 != 0 || day < 1 || day > 31)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_mday = day;
+	tm.tm_mon = (int)((m - months) / 3);
+	tm.tm_year = year - 1900;
+	*day_r = (int64_t)timegm(&tm) / 86400;
+	return 0;
+}
+
+static struct search_key *parse_key(struct search_parser *p,
+				    unsigned int depth);
+
+/* Keys up to the end of args[from..count) as one AND node. */
+static struct search_key *
+parse_and(struct search_parser *p, unsigned int depth)
+{
+	struct search_key *and = i_malloc(sizeof(*and)), **tail = &and->a;
+
+	and->type = KEY_AND;
+	while (p->pos < p->count && p->error == NULL) {
+		*tail = parse_key(p, depth);
+		if (*tail != NULL)
+			tail = &(*tail)->next;
+	}
+	if (and->a == NULL && p->error == NULL)
+		p->error = "Empty search program.";
+	if (p->error != NULL) {
+		key_free(and);
+		return NULL;
+	}
+	return and;
+}
+
+static const struct {
+	const char *name;
+	enum key_type type;
+	uint32_t flag;
+} flag_keys[] = {
+	{ "ALL", KEY_ALL, 0 },
+	{ "ANSWERED", KEY_FLAG, STORE_FLAG_ANSWERED },
+	{ "DELETED", KEY_FLAG, STORE_FLAG_DELETED },
+	{ "DRAFT", KEY_FLAG, STORE_FLAG_DRAFT },
+	{ "FLAGGED", KEY_FLAG, STORE_FLAG_FLAGGED },
+	{ "SEEN", KEY_FLAG, STORE_FLAG_SEEN },
+	{ "UNANSWERED", KEY_NOFLAG, STORE_FLAG_ANSWERED },
+	{ "UNDELETED", KEY_NOFLAG, STORE_FLAG_DELETED },
+	{ "UNDRAFT", KEY_NOFLAG, STORE_FLAG_DRAFT },
+	{ "UNFLAGGED", KEY_NOFLAG, STORE_FLAG_FLAGGED },
+	{ "UNSEEN", KEY_NOFLAG, STORE_FLAG_SEEN },
+	{ "NEW", KEY_NEW, 0 },
+	{ "OLD", KEY_OLD, 0 },
+	{ "RECENT", KEY_RECENT, 0 },
+};
+
+static const struct {
+	const char *name;
+	enum key_type type;
+	const char *field;
+} string_keys[] = {
+	{ "BCC", KEY_HEADER, "Bcc" },
+	{ "CC", KEY_HEADER, "Cc" },
+	{ "FROM", KEY_HEADER, "From" },
+	{ "SUBJECT", KEY_HEADER, "Subject" },
+	{ "TO", KEY_HEADER, "To" },
+	{ "BODY", KEY_BODY, NULL },
+	{ "TEXT", KEY_TEXT, NULL },
+	{ "KEYWORD", KEY_KEYWORD, NULL },
+	{ "UNKEYWORD", KEY_UNKEYWORD, NULL },
+};
+
+static const struct {
+	const char *name;
+	enum key_type type;
+} date_keys[] = {
+	{ "BEFORE", KEY_BEFORE }, { "ON", KEY_ON }, { "SINCE", KEY_SINCE },
+	{ "SENTBEFORE", KEY_SENTBEFORE }, { "SENTON", KEY_SENTON },
+	{ "SENTSINCE", KEY_SENTSINCE },
+};
+
+/* Keys taking an argument other than flags. 0 handled, -1 not. */
+static int
+parse_arg_key(struct search_parser *p, const char *name,
+	      struct search_key *key)
+{
+	const char *s;
+	unsigned int i;
+	char *end;
+
+	for (i = 0; i < N_ELEMENTS(string_keys); i++) {
+		if (strcasecmp(name, string_keys[i].name) != 0)
+			continue;
+		key->type = string_keys[i].type;
+		key->field = string_keys[i].field;
+		key->str = next_astring(p);
+		return 0;
+	}
+	for (i = 0; i < N_ELEMENTS(date_keys); i++) {
+		if (strcasecmp(name, date_keys[i].name) != 0)
+			continue;
+		key->type = date_keys[i].type;
+		if ((s = next_astring(p)) != NULL &&
+		    parse_day(s, &key->day) < 0)
+			p->error = "Invalid search date.";
+		return 0;
+	}
+	if (strcasecmp(name, "HEADER") == 0) {
+		key->type = KEY_HEADER;
+		key->field = next_astring(p);
+		if (key->field != NULL)
+			key->str = next_astring(p);
+		return 0;
+	}
+	if (strcasecmp(name, "LARGER") == 0 ||
+	    strcasecmp(name, "SMALLER") == 0 ||
+	    strcasecmp(name, "MODSEQ") == 0) {
+		key->type = name[0] == 'L' || name[0] == 'l' ? KEY_LARGER :
+			name[0] == 'S' || name[0] == 's' ? KEY_SMALLER :
+			KEY_MODSEQ;
+		if ((s = next_astring(p)) == NULL)
+			return 0;
+		key->num = strtoull(s, &end, 10);
+		if (s[0] < '0' || s[0] > '9' || *end != '\0')
+			p->error = "Invalid search number.";
+		return 0;
+	}
+	if (strcasecmp(name, "UID") == 0) {
+		key->type = KEY_UID;
+		if ((s = next_astring(p)) != NULL &&
+		    imap_seqset_parse(s, &key->set) < 0)
+			p->error = "Invalid UID set.";
+		return 0;
+	}
+	return -1;
+}
+
+static struct search_key *
+parse_key(struct search_parser *p, unsigned int depth)
+{
+	const struct imap_arg *arg = &p->args[p->pos++];
+	struct search_key *key = i_malloc(sizeof(*key));
+	const char *name;
+	unsigned int i;
+
+	if (depth > SEARCH_DEPTH_MAX) {
+		p->error = "Search program nested too deeply.";
+		goto fail;
+	}
+	if (arg->type == IMAP_ARG_LIST) {
+		struct search_parser sub = *p;
+
+		free(key);
+		sub.args = arg->list;
+		sub.count = arg->list_count;
+		sub.pos = 0;
+		key = parse_and(&sub, depth + 1);
+		p->error = sub.error;
+		return key;
+	}
+	if (!imap_arg_get_atom(arg, &name)) {
+		p->error = "Invalid search key.";
+		goto fail;
+	}
+	for (i = 0; i < N_ELEMENTS(flag_keys); i++) {
+		if (strcasecmp(name, flag_keys[i].name) == 0) {
+			key->type = flag_keys[i].type;
+			key->flag = flag_keys[i].flag;
+			return key;
+		}
+	}
+	if (strcasecmp(name, "NOT") == 0 || strcasecmp(name, "OR") == 0) {
+		key->type = name[0] == 'N' || name[0] == 'n' ? KEY_NOT :
+			KEY_OR;
+		if (p->pos >= p->count ||
+		    (key->a = parse_key(p, depth + 1)) == NULL)
+			goto fail;
+		if (key->type == KEY_OR &&
+		    (p->pos >= p->count ||
+		     (key->b = parse_key(p, depth + 1)) == NULL))
+			goto fail;
+		return key;
+	}
+	if (parse_arg_key(p, name, key) == 0) {
+		if (p->error != NULL)
+			goto fail;
+		return key;
+	}
+	if (imap_seqset_parse(name, &key->set) == 0) {
+		key->type = KEY_SEQSET;
+		return key;
+	}
+	p->error = "Unknown search key.";
+fail:
+	if (p->error == NULL)
+		p->error = "Missing search key.";
+	key_free(key);
+	return NULL;
+}
+
+/* ---- matching ---- */
+
+struct search_msg {
+	struct imap_conn *conn;
+	const struct store_msg *msg;
+	uint32_t seq;
+	buf_t data;
+	bool loaded;
+	struct mime_message *mime;
+};
+
+static bool
+load(struct search_msg *sm)
+{
+	if (!sm->loaded) {
+		sm->loaded = true;
+		buf_reset(&sm->data);
+		if (store_mailbox_msg_read(sm->conn->box, sm->msg->uid,
+					   &sm->data) == 0)
+			sm->mime = mime_message_parse(sm->data.data,
+						      sm->data.len);
+	}
+	return sm->mime != NULL;
+}
+
+static bool
+text_has(const buf_t *text, const char *needle)
+{
+	buf_t tmp = BUF_INIT;
+	bool found;
+
+	buf_append(&tmp, text->data, text->len);
+	found = strcasestr(buf_cstr(&tmp), needle) != NULL;
+	buf_deinit(&tmp);
+	return found;
+}
+
+static bool
+match_header(struct search_msg *sm, const char *field, const char *str)
+{
+	const struct mime_part *root;
+	struct mime_field f;
+	size_t pos = 0;
+	buf_t value = BUF_INIT;
+	bool found = false;
+
+	if (!load(sm))
+		return false;
+	root = sm->mime->root;
+	while (!found && mime_header_next_field(sm->data.data + root->offset,
+						root->header.physical, &pos,
+						&f)) {
+		if (field != NULL && !mime_field_is(&f, field))
+			continue;
+		buf_reset(&value);
+		if (field == NULL)
+			buf_append(&value, f.name, f.name_len);
+		buf_append_c(&value, ' ');
+		mime_header_decode(f.value, f.value_len, &value);
+		found = str[0] == '\0' || text_has(&value, str);
+	}
+	buf_deinit(&value);
+	return found;
+}
+
+static bool
+match_parts(struct search_msg *sm, const struct mime_part *part,
+	    const char *str)
+{
+	buf_t text = BUF_INIT;
+	bool found = false;
+
+	if (part->children == NULL) {
+		if (mime_decode_part_text(part, sm->data.data, &text) == 0)
+			found = text_has(&text, str);
+		buf_deinit(&text);
+		return found;
+	}
+	for (part = part->children; part != NULL && !found;
+	     part = part->next)
+		found = match_parts(sm, part, str);
+	return found;
+}
+
+static bool
+match_body(struct search_msg *sm, const char *str)
+{
+	return load(sm) && match_parts(sm, sm->mime->root, str);
+}
+
+static int64_t
+sent_day(struct search_msg *sm)
+{
+	buf_t value = BUF_INIT;
+	time_t t;
+	int tz;
+	int64_t day = -1;
+
+	if (load(sm) &&
+	    mime_header_find(sm->data.data, sm->mime->root->header.physical,
+			     "Date", &value) == 1 &&
+	    mime_date_parse(value.data, value.len, &t, &tz) == 0)
+		day = ((int64_t)t + tz * 60) / 86400;
+	buf_deinit(&value);
+	return day;
+}
+
+static bool
+match_day(enum key_type type, int64_t day, int64_t want)
+{
+	switch (type) {
+	case KEY_BEFORE:
+	case KEY_SENTBEFORE:
+		return day < want;
+	case KEY_ON:
+	case KEY_SENTON:
+		return day == want;
+	default:
+		return day >= want;
+	}
+}
+
+static bool match(struct search_msg *sm, const struct search_key *key);
+
+static bool
+match_set(struct search_msg *sm, const struct search_key *key)
+{
+	struct imap_conn *conn = sm->conn;
+	uint32_t n = key->type == KEY_UID ? sm->msg->uid : sm->seq;
+	uint32_t star = key->type == KEY_UID ?
+		(conn->uid_count > 0 ? conn->uids[conn->uid_count - 1] : 0) :
+		conn->uid_count;
+	unsigned int i;
+
+	for (i = 0; i < key->set.count; i++) {
+		uint32_t a = key->set.ranges[i].first;
+		uint32_t b = key->set.ranges[i].last;
+
+		a = a == IMAP_SEQSET_STAR ? star : a;
+		b = b == IMAP_SEQSET_STAR ? star : b;
+		if ((n >= a && n <= b) || (n >= b && n <= a))
+			return true;
+	}
+	return false;
+}
+
+static bool
+match_keyword(struct search_msg *sm, const char *name)
+{
+	unsigned int i;
+
+	if (store_mailbox_keyword_lookup(sm->conn->box, name, false,
+					 &i) < 0)
+		return false;
+	return (sm->msg->flags & STORE_FLAG_KEYWORD(i)) != 0;
+}
+
+static bool
+match(struct search_msg *sm, const struct search_key *key)
+{
+	const struct search_key *k;
+
+	switch (key->type) {
+	case KEY_ALL:
+	case KEY_OLD:
+		return true;
+	case KEY_NEW:
+	case KEY_RECENT:
+		return false;   /* \Recent is not kept */
+	case KEY_FLAG:
+		return (sm->msg->flags & key->flag) != 0;
+	case KEY_NOFLAG:
+		return (sm->msg->flags & key->flag) == 0;
+	case KEY_KEYWORD:
+		return match_keyword(sm, key->str);
+	case KEY_UNKEYWORD:
+		return !match_keyword(sm, key->str);
+	case KEY_LARGER:
+		return sm->msg->size > key->num;
+	case KEY_SMALLER:
+		return sm->msg->size < key->num;
+	case KEY_MODSEQ:
+		return sm->msg->modseq >= key->num;
+	case KEY_BEFORE:
+	case KEY_ON:
+	case KEY_SINCE:
+		return match_day(key->type, sm->msg->internal_date / 86400,
+				 key->day);
+	case KEY_SENTBEFORE:
+	case KEY_SENTON:
+	case KEY_SENTSINCE: {
+		int64_t day = sent_day(sm);
+
+		return day >= 0 && match_day(key->type, day, key->day);
+	}
+	case KEY_HEADER:
+		return match_header(sm, key->field, key->str);
+	case KEY_BODY:
+		return match_body(sm, key->str);
+	case KEY_TEXT:
+		return match_header(sm, NULL, key->str) ||
+			match_body(sm, key->str);
+	case KEY_UID:
+	case KEY_SEQSET:
+		return match_set(sm, key);
+	case KEY_NOT:
+		return !match(sm, key->a);
+	case KEY_OR:
+		return match(sm, key->a) || match(sm, key->b);
+	case KEY_AND:
+		for (k = key->a; k != NULL; k = k->next) {
+			if (!match(sm, k))
+				return false;
+		}
+		return true;
+	}
+	return false;
+}
+
+/* ---- the command ---- */
+
+static void
+search_run(struct imap_conn *conn)
+{
+	struct search_ctx *ctx = conn->job_ctx;
+	const struct store_msg *msgs = store_mailbox_msgs(conn->box);
+	struct search_msg sm = { .conn = conn };
+	buf_t *out = &conn->job_out;
+	unsigned int i;
+	uint32_t seq;
+
+	buf_append_str(out, "* SEARCH");
+	for (i = 0; i < conn->uid_count; i++) {
+		seq = store_mailbox_seq(conn->box, conn->uids[i]);
+		if (seq == 0)
+			continue;
+		sm.msg = &msgs[seq - 1];
+		sm.seq = i + 1;
+		sm.loaded = false;
+		if (match(&sm, ctx->root))
+			buf_printf(out, " %u", conn->uid ? conn->uids[i] :
+				   i + 1);
+		mime_message_free(&sm.mime);
+	}
+	buf_append_str(out, "\r\n");
+	buf_deinit(&sm.data);
+	imap_job_tagged(conn, "OK %sSEARCH completed.",
+			conn->uid ? "UID " : "");
+}
+
+static void
+search_ctx_free(struct imap_conn *conn)
+{
+	struct search_ctx *ctx = conn->job_ctx;
+
+	if (ctx == NULL)
+		return;
+	key_free(ctx->root);
+	free(ctx);
+	conn->job_ctx = NULL;
+}
+
+void
+cmd_search_args(struct imap_conn *conn, const struct imap_arg *args,
+		unsigned int count)
+{
+	struct search_parser p = {
+		.conn = conn, .args = args, .count = count,
+	};
+	struct search_ctx *ctx;
+	const char *name, *charset;
+
+	if (count >= 2 && imap_arg_get_atom(&args[0], &name) &&
+	    strcasecmp(name, "CHARSET") == 0) {
+		if (!imap_arg_get_astring(&args[1], &charset) ||
+		    (strcasecmp(charset, "UTF-8") != 0 &&
+		     strcasecmp(charset, "US-ASCII") != 0)) {
+			imap_conn_tagged(conn, "NO [BADCHARSET (UTF-8 "
+					 "US-ASCII)] Unsupported charset.");
+			return;
+		}
+		p.pos = 2;
+	}
+	ctx = i_malloc(sizeof(*ctx));
+	ctx->root = parse_and(&p, 0);
+	if (ctx->root == NULL) {
+		free(ctx);
+		imap_conn_bad(conn, p.error);
+		return;
+	}
+	conn->job_ctx = ctx;
+	imap_conn_job(conn, search_run, search_ctx_free,
+		      IMAP_SYNC_NO_EXPUNGES);
+}
+
+void
+cmd_search(struct imap_conn *conn)
+{
+	cmd_search_args(conn, conn->cmd.args, conn->cmd.arg_count);
+}
