@@ -72,6 +72,24 @@ def _children_of(pid):
     return out
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds of pid, its live descendants (threads
+    included) and the children it has reaped."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for i, p in enumerate([pid] + _children_of(pid)):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        f = stat[stat.rfind(")") + 2:].split()
+        # utime, stime, cutime, cstime are fields 14-17 (1-based).
+        total += int(f[11]) + int(f[12])
+        total += int(f[13]) + int(f[14])
+    return total / tick
+
+
 def stop_pid(proc, timeout=STOP_TIMEOUT, sig=signal.SIGTERM):
     """Stops a Popen we started: sig, wait, then SIGKILL to it and to
     any children it left behind (each by its own PID)."""

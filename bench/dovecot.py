@@ -281,11 +281,12 @@ class Dovecot:
         return p
 
     def list_cmd(self, user, mailbox="INBOX"):
-        """argv that lists UID, flags, size and internal date of every
-        message of the mailbox (the "open and list" row)."""
+        """argv that lists UID, flags, size, internal date and subject of
+        every message of the mailbox (the "open and list" row; the same
+        columns as `commune message list`)."""
         return self.doveadm("-f", "tab", "fetch", "-u", user,
-                            "uid flags size.virtual date.received",
-                            "mailbox", mailbox, "all")
+                            "uid flags size.virtual date.received "
+                            "hdr.subject", "mailbox", mailbox, "all")
 
     def callgrind_prefix(self):
         """Runs valgrind as the mail user: doveadm would otherwise drop

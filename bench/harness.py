@@ -101,6 +101,7 @@ class Ctx:
                                      dir=args.tmpdir)
         # Dovecot's unprivileged processes must traverse the path.
         os.chmod(self.root, 0o755)
+        self.notes = []        # remarks for the report, deduplicated
         self._live = []        # started servers, stopped at exit
         self._shared = {}      # key -> (value, cleanup)
         self._cache = {}
@@ -109,6 +110,11 @@ class Ctx:
     def fmt_title(self, title):
         return title.format(n=f"{self.n:,}", big=f"{self.big:,}",
                             c=self.concurrency, k=self.recipients)
+
+    def note(self, text):
+        """Adds a remark printed under the table (once)."""
+        if text not in self.notes:
+            self.notes.append(text)
 
     def tmp(self, prefix):
         """A fresh directory under this run's temp root."""
@@ -139,6 +145,8 @@ class Ctx:
         except Exception:
             self.release(srv)
             raise
+        if getattr(srv, "account_mode", None):
+            self.note(f"{srv.name} {srv.fmt} accounts: {srv.account_mode}.")
         return _Managed(self, srv)
 
     def release(self, srv):

@@ -31,10 +31,12 @@ def deliver(ctx, side, fmt):
     msgs = _messages(ctx)
     us = users(ctx.recipients)
     with ctx.server(side, fmt, us, protocols=("lmtp",)) as srv:
+        cpu0 = benchlib.cpu_seconds(srv.proc.pid)
         r = lmtp_load.run_load(srv.ports["lmtp"], [srv.rcpt(u) for u in us],
                                concurrency=ctx.concurrency,
                                per_conn=ctx.per_conn, timeout=ctx.timeout,
                                msgs=msgs)
+        cpu = benchlib.cpu_seconds(srv.proc.pid) - cpu0
         if r["errors"] or r["failed"]:
             raise RuntimeError(f"{r['failed']} of {len(msgs)} not "
                                f"delivered: {'; '.join(r['errors'])[:500]}")
@@ -42,7 +44,9 @@ def deliver(ctx, side, fmt):
         if stored != len(msgs):
             raise RuntimeError(f"{len(msgs)} acknowledged but {stored} "
                                "stored")
-        return Measure(r["msgs_per_s"], f"{r['mb_per_s']:.1f} MB/s")
+        return Measure(r["msgs_per_s"],
+                       f"{r['mb_per_s']:.1f} MB/s, server CPU "
+                       f"{cpu * 1000 / len(msgs):.2f} ms/msg")
 
 
 for _fmt, _cname, _dname in FORMATS:

@@ -87,7 +87,7 @@ def machine_text(m):
     return "\n".join(f"- {k}: {v}" for k, v in m.items())
 
 
-def report(args, cmd, machine, results, secs):
+def report(args, cmd, machine, results, secs, notes=()):
     ratio_note = ("ratio > 1 means Commune is better: Commune/Dovecot for "
                   "throughput (msg/s), Dovecot/Commune for times (s) and "
                   "instruction counts (Ir).")
@@ -97,9 +97,13 @@ def report(args, cmd, machine, results, secs):
         f"Command: `{cmd}`  ", f"Run time: {secs / 60:.1f} min", "",
         "Machine:", machine_text(machine), "",
         harness.table(results), "", ratio_note, "",
-        "Fsync: Commune fsyncs every acknowledged delivery (file and "
-        "directory); Dovecot runs with mail_fsync=optimized.",
+        "Durability: Commune acknowledges a delivery only after "
+        "fsync/fdatasync of the message data (and of the directory when "
+        "a file is created); Dovecot runs with mail_fsync=optimized "
+        "(its default). `--syscalls` rows count the calls on each side.",
     ]
+    if notes:
+        parts += ["", "Notes:"] + [f"- {n}" for n in notes]
     if errs:
         parts += ["", "Cells without a figure:", errs]
     return "\n".join(parts) + "\n"
@@ -137,7 +141,7 @@ def main(argv=None):
     secs = time.monotonic() - t0
     machine["load"] = (f"{machine['load']} at start, "
                        f"{benchlib.load_text()} at end (1/5/15 min)")
-    text = report(args, cmd, machine, results, secs)
+    text = report(args, cmd, machine, results, secs, ctx.notes)
     print()
     print(harness.table(results))
     print("ratio > 1: Commune better (Commune/Dovecot for throughput, "
