@@ -413,7 +413,8 @@ line_end(struct imap_parser *parser, struct imap_command *cmd_r)
 	parser->literal_bytes += size;
 	parser->literal_left = size;
 	parser->literal_binary = binary;
-	buf_reserve(&parser->cmd, size + 1);
+	/* No reservation for the announced size: memory grows only with
+	   bytes actually received. */
 	parser->state = sync ? STATE_CONTINUE : STATE_LITERAL;
 	return 0;
 }
