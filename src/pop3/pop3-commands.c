@@ -58,6 +58,24 @@ bad(struct pop3_conn *conn, const char *fmt, ...)
 	pop3_conn_error(conn);
 }
 
+/* A client-given name made safe for one log line (control bytes become
+   '?'); out has POP3_LOG_NAME_MAX bytes. */
+static const char *
+log_name(const char *name, char *out)
+{
+	size_t i;
+
+	if (name == NULL)
+		return "?";
+	for (i = 0; name[i] != '\0' && i + 1 < POP3_LOG_NAME_MAX; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		out[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	out[i] = '\0';
+	return out;
+}
+
 /* ---- CAPA (RFC 2449 §5, §6) ---- */
 
 static void
@@ -101,6 +119,12 @@ cmd_user(struct pop3_conn *conn, const struct pop3_command *cmd)
 	}
 	if (strlen(cmd->rest) > AUTH_USER_MAX) {
 		bad(conn, "-ERR User name too long.");
+		return;
+	}
+	if (strpbrk(cmd->rest, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"
+		    "\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16"
+		    "\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f") != NULL) {
+		bad(conn, "-ERR Invalid user name.");
 		return;
 	}
 	/* RFC 1939 §7: whether the user exists is told only after PASS. */
@@ -220,6 +244,8 @@ void
 pop3_command_login_done(struct pop3_conn *conn, int result,
 			struct account *account)
 {
+	char name[POP3_LOG_NAME_MAX];
+
 	switch ((enum auth_result)result) {
 	case AUTH_RESULT_OK:
 		login_succeeded(conn, account);
@@ -231,7 +257,7 @@ pop3_command_login_done(struct pop3_conn *conn, int result,
 		break;
 	default:
 		log_info("pop3(%u): %s: login failed for %s", conn->id,
-			 conn->peer, conn->user == NULL ? "?" : conn->user);
+			 conn->peer, log_name(conn->user, name));
 		pop3_conn_login_failed(conn, ERR_AUTH_FAILED);
 		break;
 	}
@@ -244,6 +270,7 @@ pop3_command_sasl_done(struct pop3_conn *conn, int result,
 {
 	struct account *account;
 	const char *user = auth_request_user(conn->auth);
+	char name[POP3_LOG_NAME_MAX];
 
 	switch ((enum auth_result)result) {
 	case AUTH_RESULT_CONTINUE:
@@ -267,7 +294,7 @@ pop3_command_sasl_done(struct pop3_conn *conn, int result,
 		log_info("pop3(%u): %s: AUTH %s failed for %s: %s", conn->id,
 			 conn->peer,
 			 auth_mech_name(auth_request_mech(conn->auth)),
-			 user == NULL ? "?" : user,
+			 log_name(user, name),
 			 auth_request_reason(conn->auth));
 		pop3_conn_login_failed(conn, result == AUTH_RESULT_FAIL ?
 				       ERR_AUTH_FAILED :
@@ -474,8 +501,10 @@ send_start(struct pop3_conn *conn, const struct pop3_command *cmd)
 		pop3_stuff_init(&send->stuff);
 	send->offset = send->size = send->done = 0;
 	send->started = send->finished = send->fatal = false;
-	/* Known clean and nothing to encrypt: sendfile the stored bytes. */
+	/* Known clean and nothing to encrypt: sendfile the stored bytes
+	   (below POP3_SENDFILE_MIN a copy costs less than the descriptor). */
 	send->use_file = !send->top && !conn->tls &&
+		msg->size >= POP3_SENDFILE_MIN &&
 		((msg->state & POP3_MSG_CLEAN) != 0 ||
 		 pop3_server_clean_lookup(conn->server,
 					  store_account_name(conn->account),
@@ -604,9 +633,8 @@ run_authorization(struct pop3_conn *conn, const struct pop3_command *cmd)
 		cmd_auth(conn, cmd);
 		break;
 	case POP3_VERB_APOP:
-		pop3_conn_reply(conn, "-ERR APOP is not supported: no shared "
-				"secret is stored. Use AUTH SCRAM-SHA-256, or "
-				"USER/PASS over TLS.");
+		bad(conn, "-ERR APOP is not supported: no shared secret is "
+		    "stored. Use AUTH SCRAM-SHA-256, or USER/PASS over TLS.");
 		break;
 	case POP3_VERB_STLS:
 		cmd_stls(conn);

@@ -408,6 +408,9 @@ conn_setup_bev(struct pop3_conn *conn)
 	bufferevent_setwatermark(conn->bev, EV_WRITE,
 				 POP3_OUTPUT_LOW_WATERMARK, 0);
 	bufferevent_set_timeouts(conn->bev, &idle, &idle);
+	/* libevent writes at most 16 KiB per callback by default: a
+	   message would cost a loop turn per 16 KiB. */
+	bufferevent_set_max_single_write(conn->bev, POP3_MAX_SINGLE_WRITE);
 	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
 }
 

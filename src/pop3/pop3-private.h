@@ -37,8 +37,14 @@
    the low watermark. */
 #define POP3_OUTPUT_MAX (256 * 1024)
 #define POP3_OUTPUT_LOW_WATERMARK (64 * 1024)
+/* Most bytes libevent writes to the socket per write event. */
+#define POP3_MAX_SINGLE_WRITE (256 * 1024)
 /* Message bytes read and converted per worker job of a RETR/TOP. */
 #define POP3_SEND_CHUNK (256 * 1024)
+/* Smallest message sent with sendfile (bytes). */
+#define POP3_SENDFILE_MIN (16 * 1024)
+/* Longest client-given name written to a log line. */
+#define POP3_LOG_NAME_MAX 128
 /* LIST/UIDL lines written per turn before checking the output again. */
 #define POP3_LISTING_BATCH 512
 /* Messages known to need no stuffing, server-wide (direct-mapped). */

@@ -587,6 +587,8 @@ def test_bad_input_session_goes_on(pop3, accounts):
     assert c.line() == "-ERR Line too long"
     c.send("\u00e9\u00e8\r\n".encode())
     assert c.line() == "-ERR Unknown command"
+    c.send(b"USER al\x01ice\r\n")
+    assert c.line() == "-ERR Invalid user name."
     assert c.login("alice").startswith("+OK")
     assert c.cmd("LIST 1").startswith("+OK 1 ")
     assert c.cmd("QUIT").startswith("+OK")
