@@ -52,6 +52,11 @@ struct fetch_ctx {
 	bool set_seen;
 	/* UIDs this FETCH gave \Seen: their responses carry FLAGS */
 	struct uid_array seen_now;
+	/* the messages, resolved by the first part; the next to send */
+	struct uid_array uids;
+	unsigned int next;
+	bool started;
+	buf_t data;
 };
 
 static void
@@ -67,6 +72,8 @@ fetch_ctx_free(struct imap_conn *conn)
 	free(ctx->sections);
 	imap_seqset_free(&ctx->set);
 	uid_array_free(&ctx->seen_now);
+	uid_array_free(&ctx->uids);
+	buf_deinit(&ctx->data);
 	free(ctx);
 	conn->job_ctx = NULL;
 }
@@ -339,31 +346,40 @@ set_seen(struct imap_conn *conn, struct fetch_ctx *ctx,
 	uid_array_free(&unseen);
 }
 
+/*
+ * Runs in parts: each job sends messages until IMAP_FETCH_PART_BYTES of
+ * response are ready, then asks to run again once the client has read
+ * them (imap_conn_job's job_continue), so a FETCH of a whole mailbox
+ * never sits in memory at once.
+ */
 static void
 fetch_run(struct imap_conn *conn)
 {
 	struct fetch_ctx *ctx = conn->job_ctx;
-	struct uid_array uids = { 0 };
-	buf_t data = BUF_INIT;
-	unsigned int i;
 
-	if (imap_seqset_resolve(&ctx->set, conn->uid, conn->uids,
-				conn->uid_count, &uids) < 0) {
-		imap_job_tagged(conn, "BAD Invalid sequence set: beyond the "
-				"last message.");
-		return;
+	if (!ctx->started) {
+		ctx->started = true;
+		if (imap_seqset_resolve(&ctx->set, conn->uid, conn->uids,
+					conn->uid_count, &ctx->uids) < 0) {
+			imap_job_tagged(conn, "BAD Invalid sequence set: "
+					"beyond the last message.");
+			return;
+		}
+		if (ctx->set_seen && !conn->readonly)
+			set_seen(conn, ctx, &ctx->uids);
 	}
-	if (ctx->set_seen && !conn->readonly)
-		set_seen(conn, ctx, &uids);
-	for (i = 0; i < uids.count; i++) {
-		if (fetch_one(conn, ctx, uids.uids[i], &data) < 0)
-			break;
+	for (; ctx->next < ctx->uids.count; ctx->next++) {
+		if (conn->job_out.len >= IMAP_FETCH_PART_BYTES) {
+			conn->job_continue = true;
+			return;
+		}
+		if (fetch_one(conn, ctx, ctx->uids.uids[ctx->next],
+			      &ctx->data) < 0)
+			return;
 	}
-	if (i == uids.count)
-		imap_job_tagged(conn, "OK %sFETCH completed.",
-				conn->uid ? "UID " : "");
-	buf_deinit(&data);
-	uid_array_free(&uids);
+	buf_deinit(&ctx->data);
+	imap_job_tagged(conn, "OK %sFETCH completed.",
+			conn->uid ? "UID " : "");
 }
 
 /* FETCH set items; UID FETCH set items (args after "FETCH"). */

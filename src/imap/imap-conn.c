@@ -37,6 +37,8 @@ static void conn_run(struct imap_conn *conn);
 static void conn_try_free(struct imap_conn *conn);
 static void conn_setup_bev(struct imap_conn *conn);
 static void conn_switch_to_tls(struct imap_conn *conn);
+static void job_submit(struct imap_conn *conn);
+static void job_done(void *context);
 
 /* ---- output ---- */
 
@@ -99,6 +101,9 @@ conn_write_cb(struct bufferevent *bev, void *context)
 
 	if (conn->closing) {
 		conn_try_free(conn);
+	} else if (conn->job_wait_output) {
+		conn->job_wait_output = false;
+		job_submit(conn);
 	} else if (conn->starttls_pending) {
 		if (conn_output_len(conn) == 0)
 			conn_switch_to_tls(conn);
@@ -269,9 +274,19 @@ job_run(void *context)
 	struct imap_conn *conn = context;
 
 	store_clear_error();
+	conn->job_continue = false;
 	conn->job_run(conn);
-	if (conn->box != NULL && conn->job_sync != IMAP_SYNC_NONE)
+	/* The sync comes after the command's last part. */
+	if (!conn->job_continue && conn->box != NULL &&
+	    conn->job_sync != IMAP_SYNC_NONE)
 		(void)imap_sync_run(conn, conn->job_sync);
+}
+
+static void
+job_submit(struct imap_conn *conn)
+{
+	conn->jobs++;
+	worker_pool_submit(conn->server->pool, job_run, job_done, conn);
 }
 
 static void
@@ -280,12 +295,22 @@ job_done(void *context)
 	struct imap_conn *conn = context;
 
 	conn->jobs--;
-	conn->waiting = false;
-	if (conn->job_done != NULL)
-		conn->job_done(conn);
 	if (conn->job_out.len > 0)
 		imap_conn_write(conn, conn->job_out.data, conn->job_out.len);
 	buf_reset(&conn->job_out);
+	if (conn->job_continue && !conn->closing) {
+		/* A long command in parts (FETCH): the next part once the
+		   client has read most of this one. */
+		if (conn_output_len(conn) > IMAP_OUTPUT_MAX)
+			conn->job_wait_output = true;
+		else
+			job_submit(conn);
+		return;
+	}
+	conn->job_continue = false;
+	conn->waiting = false;
+	if (conn->job_done != NULL)
+		conn->job_done(conn);
 	if (conn->tagged != NULL) {
 		imap_conn_tagged(conn, "%s", conn->tagged);
 		i_free(conn->tagged);
@@ -312,8 +337,7 @@ imap_conn_job(struct imap_conn *conn, imap_job_run_cb_t *run,
 	conn->job_done = done;
 	conn->job_sync = sync;
 	conn->waiting = true;
-	conn->jobs++;
-	worker_pool_submit(conn->server->pool, job_run, job_done, conn);
+	job_submit(conn);
 }
 
 /* ---- IDLE ---- */
@@ -653,6 +677,10 @@ imap_conn_destroy(struct imap_conn **_conn)
 	if (conn->idle_timer != NULL)
 		event_free(conn->idle_timer);
 	event_free(conn->free_event);
+	if (conn->job_wait_output && conn->job_done != NULL) {
+		/* a command in parts whose client went away */
+		conn->job_done(conn);
+	}
 	auth_request_destroy(&conn->auth);
 	store_mailbox_close(&conn->box);
 	store_account_close(&conn->account);

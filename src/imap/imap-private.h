@@ -51,6 +51,9 @@
    no further command runs until it drained below the low watermark. */
 #define IMAP_OUTPUT_MAX (1024 * 1024)
 #define IMAP_OUTPUT_LOW_WATERMARK (256 * 1024)
+/* Response bytes a FETCH produces per worker job before it waits for
+   the client to read them. */
+#define IMAP_FETCH_PART_BYTES (256 * 1024)
 /* How often an IDLE session looks for changes (milliseconds). */
 #define IMAP_IDLE_CHECK_MSECS 50
 
@@ -150,6 +153,10 @@ struct imap_conn {
 	imap_job_run_cb_t *job_run;
 	imap_job_done_cb_t *job_done;
 	enum imap_sync job_sync;
+	/* Set by a run function that produced one part of a long reply
+	   and wants to run again once the client has read it. */
+	bool job_continue;
+	bool job_wait_output;
 	void *job_ctx;
 	buf_t job_out;
 	char *tagged;           /* "OK ...", "NO ...", "BAD ..." */

@@ -241,3 +241,27 @@ def test_curl_fetches_a_message(imap, accounts):
                         f"alice:{PW}", url], capture_output=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert p.stdout == message("for curl", "Curl body.\r\n")
+
+
+def test_large_fetch_in_parts_and_dropped_client(imap, accounts):
+    body = ("x" * 76 + "\r\n") * 1300          # about 100 KB each
+    for i in range(12):
+        deliver(accounts, "alice", message(f"big{i}", body))
+    m = client(imap)
+    m.select("INBOX")
+    typ, data = m.fetch("1:*", "(UID BODY.PEEK[])")
+    assert typ == "OK"
+    parts = [d for d in data if isinstance(d, tuple)]
+    assert [p[0].split()[2] for p in parts] == [b"%d" % i
+                                                for i in range(1, 13)]
+    assert all(p[1] == message(f"big{i}", body)
+               for i, p in enumerate(parts))
+    # A client that asks for everything and goes away mid-reply.
+    c = Raw(imap)
+    c.login()
+    c.cmd("s", "SELECT INBOX")
+    c.send("f FETCH 1:* BODY.PEEK[]\r\n")
+    c.sock.recv(1000)
+    c.close()
+    assert m.noop()[0] == "OK"
+    m.logout()
