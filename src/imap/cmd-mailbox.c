@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cmd-mailbox.c: the mailbox commands of the authenticated state: LIST
- * and LSUB (RFC 3501 §6.3.8-9, CHILDREN attributes of RFC 3348),
- * SUBSCRIBE, UNSUBSCRIBE, CREATE, DELETE, RENAME and STATUS (with
+ * cmd-mailbox.c: the mailbox commands of the authenticated state but
+ * LIST and LSUB (cmd-list.c): SUBSCRIBE, UNSUBSCRIBE, CREATE, DELETE, RENAME and STATUS (with
  * STATUS=SIZE, RFC 8438). Names travel as modified UTF-7 (imap-utf7.c)
  * and are the store's UTF-8 names inside; the store refuses names that
  * would leave the account ("..", empty components). Part of src/imap.
@@ -18,19 +17,10 @@
 /* What the run functions need, converted on the loop thread. */
 struct mailbox_cmd {
 	char *name;
-	char *name2;            /* RENAME's new name; LIST's pattern */
+	char *name2;            /* RENAME's new name */
 	unsigned int items;     /* STATUS items */
-	bool lsub;
 };
 
-#define STATUS_MESSAGES 0x01u
-#define STATUS_UIDNEXT 0x02u
-#define STATUS_UIDVALIDITY 0x04u
-#define STATUS_UNSEEN 0x08u
-#define STATUS_HIGHESTMODSEQ 0x10u
-#define STATUS_SIZE 0x20u
-#define STATUS_RECENT 0x40u
-#define STATUS_DELETED 0x80u
 
 static void
 mailbox_cmd_free(struct imap_conn *conn)
@@ -56,18 +46,16 @@ mailbox_cmd_new(struct imap_conn *conn)
 
 /* ---- names ---- */
 
-/* "inbox", "Inbox/x" -> "INBOX", "INBOX/x" (RFC 3501 §5.1). */
-static void
-normalise_inbox(char *name)
+void
+imap_mailbox_normalise_inbox(char *name)
 {
 	if (strncasecmp(name, "INBOX", 5) == 0 &&
 	    (name[5] == '\0' || name[5] == '/'))
 		memcpy(name, "INBOX", 5);
 }
 
-/* The client's name as UTF-8, without validity checks of the store. */
-static char *
-name_decode(struct imap_conn *conn, const char *name)
+char *
+imap_mailbox_pattern_in(struct imap_conn *conn, const char *name)
 {
 	buf_t out = BUF_INIT;
 	size_t len;
@@ -87,14 +75,14 @@ name_decode(struct imap_conn *conn, const char *name)
 char *
 imap_mailbox_name_in(struct imap_conn *conn, const char *name)
 {
-	char *utf8 = name_decode(conn, name);
+	char *utf8 = imap_mailbox_pattern_in(conn, name);
 
 	if (utf8 == NULL) {
 		imap_conn_tagged(conn, "NO [CANNOT] Invalid mailbox name: "
 				 "not valid modified UTF-7.");
 		return NULL;
 	}
-	normalise_inbox(utf8);
+	imap_mailbox_normalise_inbox(utf8);
 	if (store_check_mailbox_name(utf8) < 0) {
 		imap_conn_tagged(conn, "NO [CANNOT] Invalid mailbox name.");
 		free(utf8);
@@ -132,134 +120,6 @@ mailbox_arg(struct imap_conn *conn, unsigned int i)
 		return NULL;
 	}
 	return imap_mailbox_name_in(conn, name);
-}
-
-/* ---- LIST, LSUB ---- */
-
-/* RFC 3501 §6.3.8: '*' matches anything, '%' anything but '/'. */
-static bool
-pattern_match(const char *pat, const char *name)
-{
-	for (; *pat != '\0'; pat++, name++) {
-		if (*pat == '*' || *pat == '%') {
-			for (;; name++) {
-				if (pattern_match(pat + 1, name))
-					return true;
-				if (*name == '\0' ||
-				    (*pat == '%' && *name == '/'))
-					return false;
-			}
-		}
-		if (*name != *pat)
-			return false;
-	}
-	return *name == '\0';
-}
-
-static void
-list_reply(struct imap_conn *conn, const char *verb, const char *attrs,
-	   const char *name)
-{
-	buf_printf(&conn->job_out, "* %s (%s) \"/\" ", verb, attrs);
-	imap_mailbox_name_out(conn, &conn->job_out, name);
-	buf_append_str(&conn->job_out, "\r\n");
-}
-
-static void
-list_run(struct imap_conn *conn)
-{
-	struct mailbox_cmd *ctx = conn->job_ctx;
-	struct mailbox_info *infos;
-	unsigned int i, count;
-	char **subs;
-	const char *attrs;
-
-	if (ctx->lsub) {
-		if (store_subscription_list(conn->account, &subs,
-					    &count) < 0) {
-			imap_job_store_error(conn, "LSUB");
-			return;
-		}
-		for (i = 0; i < count; i++) {
-			if (pattern_match(ctx->name2, subs[i]))
-				list_reply(conn, "LSUB", "", subs[i]);
-		}
-		store_names_free(&subs, count);
-		imap_job_tagged(conn, "OK LSUB completed.");
-		return;
-	}
-	if (store_mailbox_list(conn->account, &infos, &count) < 0) {
-		imap_job_store_error(conn, "LIST");
-		return;
-	}
-	for (i = 0; i < count; i++) {
-		if (!pattern_match(ctx->name2, infos[i].name))
-			continue;
-		if (!infos[i].selectable)
-			attrs = infos[i].has_children ?
-				"\\Noselect \\HasChildren" :
-				"\\Noselect \\HasNoChildren";
-		else
-			attrs = infos[i].has_children ? "\\HasChildren" :
-				"\\HasNoChildren";
-		list_reply(conn, "LIST", attrs, infos[i].name);
-	}
-	store_mailbox_infos_free(&infos, count);
-	imap_job_tagged(conn, "OK LIST completed.");
-}
-
-static void
-list_common(struct imap_conn *conn, bool lsub)
-{
-	const char *ref, *pat;
-	struct mailbox_cmd *ctx;
-	char *full;
-
-	if (conn->cmd.arg_count != 2 ||
-	    !imap_arg_get_astring(&conn->cmd.args[0], &ref) ||
-	    !imap_arg_get_astring(&conn->cmd.args[1], &pat)) {
-		imap_conn_bad(conn, lsub ? "LSUB needs a reference and a "
-			      "pattern." : "LIST needs a reference and a "
-			      "pattern (LIST-EXTENDED is not supported).");
-		return;
-	}
-	if (!lsub && pat[0] == '\0') {
-		/* RFC 3501 §6.3.8: the hierarchy delimiter. */
-		imap_conn_reply(conn, "* LIST (\\Noselect) \"/\" \"\"");
-		imap_conn_tagged(conn, "OK LIST completed.");
-		return;
-	}
-	full = i_strdup_printf("%s%s%s", pat[0] == '/' ? "" : ref,
-			       ref[0] != '\0' && pat[0] != '/' &&
-			       ref[strlen(ref) - 1] != '/' ? "/" : "", pat);
-	if (ref[0] == '\0') {
-		free(full);
-		full = i_strdup(pat);
-	}
-	ctx = mailbox_cmd_new(conn);
-	ctx->lsub = lsub;
-	ctx->name2 = name_decode(conn, full);
-	free(full);
-	if (ctx->name2 == NULL) {
-		mailbox_cmd_free(conn);
-		imap_conn_tagged(conn, "NO [CANNOT] Invalid pattern: not "
-				 "valid modified UTF-7.");
-		return;
-	}
-	normalise_inbox(ctx->name2);
-	imap_conn_job(conn, list_run, mailbox_cmd_free, IMAP_SYNC_FULL);
-}
-
-void
-cmd_list(struct imap_conn *conn)
-{
-	list_common(conn, false);
-}
-
-void
-cmd_lsub(struct imap_conn *conn)
-{
-	list_common(conn, true);
 }
 
 /* ---- SUBSCRIBE, UNSUBSCRIBE, CREATE, DELETE, RENAME ---- */
@@ -412,24 +272,21 @@ cmd_rename(struct imap_conn *conn)
 
 /* ---- STATUS ---- */
 
-static void
-status_run(struct imap_conn *conn)
+int
+imap_status_append(struct imap_conn *conn, buf_t *out, const char *name,
+		   unsigned int items)
 {
-	struct mailbox_cmd *ctx = conn->job_ctx;
 	struct mailbox_status st;
-	buf_t *out = &conn->job_out;
 	const char *sep = "";
 
-	if (store_mailbox_status(conn->account, ctx->name, &st) < 0) {
-		imap_job_store_error(conn, "STATUS");
-		return;
-	}
+	if (store_mailbox_status(conn->account, name, &st) < 0)
+		return -1;
 	buf_append_str(out, "* STATUS ");
-	imap_mailbox_name_out(conn, out, ctx->name);
+	imap_mailbox_name_out(conn, out, name);
 	buf_append_str(out, " (");
 #define ITEM(bit, fmt, value)                                          \
 	do {                                                            \
-		if ((ctx->items & (bit)) != 0) {                        \
+		if ((items & (bit)) != 0) {                             \
 			buf_printf(out, "%s" fmt, sep, value);          \
 			sep = " ";                                      \
 		}                                                       \
@@ -445,7 +302,19 @@ status_run(struct imap_conn *conn)
 	     (unsigned long long)st.highestmodseq);
 #undef ITEM
 	buf_append_str(out, ")\r\n");
-	imap_job_tagged(conn, "OK STATUS completed.");
+	return 0;
+}
+
+static void
+status_run(struct imap_conn *conn)
+{
+	struct mailbox_cmd *ctx = conn->job_ctx;
+
+	if (imap_status_append(conn, &conn->job_out, ctx->name,
+			       ctx->items) < 0)
+		imap_job_store_error(conn, "STATUS");
+	else
+		imap_job_tagged(conn, "OK STATUS completed.");
 }
 
 static const struct {
@@ -462,35 +331,41 @@ static const struct {
 	{ "HIGHESTMODSEQ", STATUS_HIGHESTMODSEQ },
 };
 
-void
-cmd_status(struct imap_conn *conn)
+int
+imap_status_items_parse(const struct imap_arg *arg, unsigned int *items_r)
 {
 	const struct imap_arg *list;
-	unsigned int count, i, j, items = 0;
-	struct mailbox_cmd *ctx;
+	unsigned int count, i, j;
 	const char *item;
-	char *name;
 
-	if (conn->cmd.arg_count != 2 ||
-	    !imap_arg_get_list(&conn->cmd.args[1], &list, &count) ||
-	    count == 0) {
-		imap_conn_bad(conn, "STATUS needs a mailbox and a list of "
-			      "items.");
-		return;
-	}
+	*items_r = 0;
+	if (!imap_arg_get_list(arg, &list, &count) || count == 0)
+		return -1;
 	for (i = 0; i < count; i++) {
 		if (!imap_arg_get_atom(&list[i], &item))
-			break;
+			return -1;
 		for (j = 0; j < N_ELEMENTS(status_items); j++) {
 			if (strcasecmp(item, status_items[j].name) == 0)
 				break;
 		}
 		if (j == N_ELEMENTS(status_items))
-			break;
-		items |= status_items[j].bit;
+			return -1;
+		*items_r |= status_items[j].bit;
 	}
-	if (i < count) {
-		imap_conn_bad(conn, "Unknown STATUS item.");
+	return 0;
+}
+
+void
+cmd_status(struct imap_conn *conn)
+{
+	struct mailbox_cmd *ctx;
+	unsigned int items;
+	char *name;
+
+	if (conn->cmd.arg_count != 2 ||
+	    imap_status_items_parse(&conn->cmd.args[1], &items) < 0) {
+		imap_conn_bad(conn, "STATUS needs a mailbox and a list of "
+			      "known items.");
 		return;
 	}
 	if ((name = mailbox_arg(conn, 0)) == NULL)

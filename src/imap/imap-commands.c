@@ -33,7 +33,7 @@ imap_capability_append(struct imap_conn *conn, buf_t *out)
 {
 	buf_printf(out, "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE "
 		   "NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE MULTIAPPEND "
-		   "BINARY STATUS=SIZE APPENDLIMIT=%u",
+		   "BINARY STATUS=SIZE LIST-EXTENDED LIST-STATUS APPENDLIMIT=%u",
 		   IMAP_LITERAL_MAX_DEFAULT);
 	if (conn->state != IMAP_STATE_NOT_AUTHENTICATED)
 		return;

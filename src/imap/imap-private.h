@@ -14,8 +14,9 @@
  *                    AUTHENTICATE).
  *   imap-sync.c      untagged EXISTS/EXPUNGE/FETCH after a command.
  *   imap-utf7.c      modified UTF-7 mailbox names (RFC 3501 §5.1.3).
- *   cmd-mailbox.c    LIST, LSUB, SUBSCRIBE, UNSUBSCRIBE, CREATE,
- *                    DELETE, RENAME, STATUS.
+ *   cmd-list.c       LIST (with LIST-EXTENDED, LIST-STATUS), LSUB.
+ *   cmd-mailbox.c    SUBSCRIBE, UNSUBSCRIBE, CREATE, DELETE, RENAME,
+ *                    STATUS.
  *   cmd-select.c     SELECT, EXAMINE, CLOSE, UNSELECT.
  *   cmd-fetch.c      FETCH, UID FETCH.
  *   cmd-store.c      STORE, EXPUNGE (and UID forms), flag lists.
@@ -248,9 +249,11 @@ bool imap_utf8_valid(const char *in);
 /* UTF-8 to modified UTF-7: 0, or -1 when in is not valid UTF-8. */
 int imap_utf8_to_utf7(const char *in, buf_t *out);
 
-/* cmd-mailbox.c */
+/* cmd-list.c */
 void cmd_list(struct imap_conn *conn);
 void cmd_lsub(struct imap_conn *conn);
+
+/* cmd-mailbox.c */
 void cmd_subscribe(struct imap_conn *conn);
 void cmd_unsubscribe(struct imap_conn *conn);
 void cmd_create(struct imap_conn *conn);
@@ -261,6 +264,26 @@ void cmd_status(struct imap_conn *conn);
    store's UTF-8 name: a string the caller frees, or NULL after a BAD/NO
    reply. */
 char *imap_mailbox_name_in(struct imap_conn *conn, const char *name);
+/* A LIST pattern (or name) as UTF-8 without the store's checks, or
+   NULL when it is not valid modified UTF-7 (or UTF-8). Caller frees. */
+char *imap_mailbox_pattern_in(struct imap_conn *conn, const char *name);
+/* "inbox", "Inbox/x" -> "INBOX", "INBOX/x" in place (RFC 3501 §5.1). */
+void imap_mailbox_normalise_inbox(char *name);
+/* STATUS items (a list of names): 0 and the STATUS_* bits, or -1. */
+#define STATUS_MESSAGES 0x01u
+#define STATUS_UIDNEXT 0x02u
+#define STATUS_UIDVALIDITY 0x04u
+#define STATUS_UNSEEN 0x08u
+#define STATUS_HIGHESTMODSEQ 0x10u
+#define STATUS_SIZE 0x20u
+#define STATUS_RECENT 0x40u
+#define STATUS_DELETED 0x80u
+int imap_status_items_parse(const struct imap_arg *arg,
+			    unsigned int *items_r);
+/* Worker: appends "* STATUS name (...)" for items; -1 on a store
+   error (store_error() tells). */
+int imap_status_append(struct imap_conn *conn, buf_t *out, const char *name,
+		       unsigned int items);
 /* Store name to what the client reads, quoted, appended to out. */
 void imap_mailbox_name_out(struct imap_conn *conn, buf_t *out,
 			   const char *name);

@@ -155,3 +155,40 @@ def test_single_mailbox_mdir_account(imap, accounts):
     assert m.create("Sub")[0] == "NO"
     assert m.select("INBOX") == ("OK", [b"1"])
     m.logout()
+
+
+def test_list_extended_and_status(imap, accounts):
+    deliver(accounts, "alice", message("one"))
+    c = Raw(imap)
+    c.login()
+    caps = c.cmd("c", "CAPABILITY")[0].split()
+    assert "LIST-EXTENDED" in caps and "LIST-STATUS" in caps
+    for name in ("A", "B/C", "D"):
+        c.cmd("m", f"CREATE {name}")
+    c.cmd("s1", "SUBSCRIBE A")
+    c.cmd("s2", "SUBSCRIBE B/C")
+    c.cmd("s3", "SUBSCRIBE Gone")
+    lines = c.cmd("a", 'LIST (SUBSCRIBED) "" "*"')
+    assert lines == ['* LIST (\\Subscribed \\HasNoChildren) "/" "A"',
+                     '* LIST (\\Subscribed \\HasNoChildren) "/" "B/C"',
+                     '* LIST (\\Subscribed \\NonExistent) "/" "Gone"',
+                     "a OK LIST completed."]
+    lines = c.cmd("b", 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"')
+    assert '* LIST (\\Noselect \\HasChildren) "/" "B" ("CHILDINFO" '\
+           '("SUBSCRIBED"))' in lines
+    assert '* LIST (\\Subscribed \\HasNoChildren) "/" "A"' in lines
+    lines = c.cmd("d", 'LIST "" ("A" "D") RETURN (SUBSCRIBED CHILDREN)')
+    assert lines == ['* LIST (\\HasNoChildren \\Subscribed) "/" "A"',
+                     '* LIST (\\HasNoChildren) "/" "D"',
+                     "d OK LIST completed."]
+    lines = c.cmd("e", 'LIST "" "INBOX" RETURN (STATUS (MESSAGES UNSEEN))')
+    assert lines == ['* LIST (\\HasNoChildren) "/" "INBOX"',
+                     '* STATUS "INBOX" (MESSAGES 1 UNSEEN 1)',
+                     "e OK LIST completed."]
+    assert c.cmd("f", 'LIST (BOGUS) "" "*"')[-1].startswith("f BAD")
+    assert c.cmd("g", 'LIST (RECURSIVEMATCH) "" "*"')[-1].startswith("g BAD")
+    assert c.cmd("h", 'LIST "" "*" RETURN (BOGUS)')[-1].startswith("h BAD")
+    assert c.cmd("i", 'LSUB "" "*"') == ['* LSUB () "/" "A"',
+                                         '* LSUB () "/" "B/C"',
+                                         '* LSUB () "/" "Gone"',
+                                         "i OK LSUB completed."]
