@@ -480,6 +480,7 @@ pop3_conn_destroy(struct pop3_conn **_conn)
 	}
 	if (conn->send.fd != -1)
 		close(conn->send.fd);
+	buf_deinit(&conn->send.in);
 	buf_deinit(&conn->send.out);
 	free(conn->send.error);
 	auth_request_destroy(&conn->auth);

@@ -147,6 +147,22 @@ def client(srv, user="alice", password=PW):
     return p
 
 
+def login_soon(srv, user="alice", timeout=10):
+    """A Raw session logged in as user, retrying while a dropped earlier
+    session still holds the mailbox ([IN-USE] until its end-of-session
+    job has run)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        c = Raw(srv)
+        r = c.login(user)
+        if r.startswith("+OK"):
+            return c
+        c.close()
+        assert r.startswith("-ERR [IN-USE]") and \
+            time.monotonic() < deadline, r
+        time.sleep(0.05)
+
+
 def unverified():
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
@@ -352,15 +368,7 @@ def test_dropped_connection_removes_nothing(pop3, accounts):
     c.retr(3)
     c.close()
     # The session ends in the server; a new one can log in then.
-    deadline = time.monotonic() + 10
-    while True:
-        c = Raw(pop3)
-        r = c.login("alice")
-        if r.startswith("+OK") or time.monotonic() > deadline:
-            break
-        c.close()
-        time.sleep(0.05)
-    assert r.startswith("+OK"), r
+    c = login_soon(pop3)
     assert c.cmd("STAT").startswith("+OK 3 ")
     c.cmd("QUIT")
     rows = listing(accounts, "alice")
@@ -715,6 +723,48 @@ def test_retr_large_messages(pop3, accounts):
         assert c.retr(2) == clean
     _, lines = c.cmd_multi("TOP 1 3")
     assert len(lines) == 3 + 1 + 3
+    c.cmd("QUIT")
+
+
+def test_drop_during_retr(pop3, accounts):
+    """A client gone in the middle of a large RETR: the session ends
+    cleanly, nothing is removed, the next session works."""
+    big = message("big", ("x" * 900 + "\r\n") * 20000)
+    deliver(accounts, "alice", big)
+    deliver(accounts, "alice", message("small"))
+    for _ in range(3):
+        c = Raw(pop3)
+        assert c.login("alice").startswith("+OK")
+        c.cmd("DELE 2")
+        c.send("RETR 1\r\nRETR 1\r\n")
+        c.sock.recv(1000)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                          b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        c.close()
+        c = login_soon(pop3)
+        assert c.cmd("STAT").startswith("+OK 2 ")
+        c.cmd("QUIT")
+    assert len(listing(accounts, "alice")) == 2
+
+
+def test_connection_churn(pop3, accounts):
+    """Hundreds of connections opened and dropped at every stage: the
+    server stays up and answers the next one."""
+    deliver(accounts, "alice", message("m"))
+    for i in range(150):
+        s = pop3.connect("pop3", timeout=TIMEOUT)
+        stage = i % 5
+        if stage >= 1:
+            s.recv(100)
+        if stage == 2:
+            s.sendall(b"USER alice\r\nPASS pw\r\nRETR 1\r\n")
+        elif stage == 3:
+            s.sendall(b"AUTH PLAIN\r\n")
+        elif stage == 4:
+            s.sendall(b"CAPA\r\nST")
+        s.close()
+    c = login_soon(pop3)
+    assert c.cmd("STAT").startswith("+OK 1 ")
     c.cmd("QUIT")
 
 
