@@ -184,6 +184,13 @@ class Dovecot:
             "service stats {\n  unix_listener stats-writer {\n"
             "    mode = 0666\n  }\n}",
         ] + ident + listeners
+        extra = os.environ.get("BENCH_DOVECOT_EXTRA")
+        if extra:
+            # Site tuning (bench/run.py --dovecot-extra FILE), e.g. the
+            # login processes' high-performance mode; read last, so it
+            # overrides what is above.
+            with open(extra) as f:
+                conf += [f"# from {extra}", f.read()]
         with open(self.conf, "w") as f:
             f.write("\n".join(conf) + "\n")
 

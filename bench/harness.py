@@ -47,7 +47,8 @@ class Skip(Exception):
     "n/a" with the reason, not counted as a failure)."""
 
 
-Row = collections.namedtuple("Row", "id title unit higher fn when sides")
+Row = collections.namedtuple("Row",
+                             "id title unit higher fn when sides module")
 ROWS = []
 
 
@@ -63,7 +64,8 @@ def row(id, title, unit, higher=True, when=None, sides=SIDES):
     def deco(fn):
         if any(r.id == id for r in ROWS):
             raise ValueError(f"duplicate bench row id {id!r}")
-        ROWS.append(Row(id, title, unit, higher, fn, when, tuple(sides)))
+        ROWS.append(Row(id, title, unit, higher, fn, when, tuple(sides),
+                        fn.__module__))
         return fn
     return deco
 

@@ -16,6 +16,8 @@ import lmtp_load
 import msggen
 
 FORMATS = (("mbox", ".mbox", "mbox"), ("mdir", ".mdir", "maildir"))
+# Position of these rows in the table (bench/run.py load_rows).
+ORDER = 10
 
 
 # --- LMTP delivery ---------------------------------------------------------

@@ -28,10 +28,14 @@ import harness  # noqa: E402
 
 
 def load_rows():
-    """Imports bench/rows_*.py; each registers its rows with @row."""
-    for path in sorted(glob.glob(os.path.join(BENCH_DIR, "rows_*.py"))):
-        importlib.import_module(os.path.basename(path)[:-3])
-    return harness.ROWS
+    """Imports bench/rows_*.py; each registers its rows with @row. The
+    table lists modules by their ORDER (default 50), then file name."""
+    mods = [importlib.import_module(os.path.basename(p)[:-3])
+            for p in sorted(glob.glob(os.path.join(BENCH_DIR,
+                                                   "rows_*.py")))]
+    rank = {m.__name__: (getattr(m, "ORDER", 50), m.__name__)
+            for m in mods}
+    return sorted(harness.ROWS, key=lambda r: rank.get(r.module, (50, "")))
 
 
 def parse_args(argv):
@@ -63,6 +67,9 @@ def parse_args(argv):
                     help="also count instructions with valgrind")
     ap.add_argument("--syscalls", action="store_true",
                     help="also count fsync-family calls with strace")
+    ap.add_argument("--dovecot-extra", metavar="FILE",
+                    help="append FILE to every private dovecot.conf "
+                    "(tuning; recorded in the report)")
     ap.add_argument("--timeout", type=float, default=1800.0,
                     help="time limit of one row on one side, s (1800)")
     ap.add_argument("--tmpdir", default=os.environ.get("BENCH_TMPDIR",
@@ -77,6 +84,11 @@ def parse_args(argv):
                     help="keep temp dirs (for debugging)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
+    if args.dovecot_extra:
+        args.dovecot_extra = os.path.abspath(args.dovecot_extra)
+        with open(args.dovecot_extra):
+            pass
+        os.environ["BENCH_DOVECOT_EXTRA"] = args.dovecot_extra
     if args.commune_bin is None:
         args.commune_bin = os.path.join(args.build, "commune")
     args.commune_bin = os.path.abspath(args.commune_bin)
@@ -102,6 +114,11 @@ def report(args, cmd, machine, results, secs, notes=()):
         "a file is created); Dovecot runs with mail_fsync=optimized "
         "(its default). `--syscalls` rows count the calls on each side.",
     ]
+    if args.dovecot_extra:
+        with open(args.dovecot_extra) as f:
+            parts += ["", f"Dovecot tuning appended to its config "
+                      f"(--dovecot-extra):", "", "```",
+                      f.read().rstrip(), "```"]
     if notes:
         parts += ["", "Notes:"] + [f"- {n}" for n in notes]
     if errs:
