@@ -145,7 +145,7 @@ list_subscribed(struct imap_conn *conn, struct list_ctx *ctx,
 		buf_reset(&attrs);
 		if (ctx->lsub) {
 			/* as Dovecot: () also for names that do not
-			   exist; \\Noselect for hierarchy nodes */
+			   exist; \Noselect for hierarchy nodes */
 			buf_append_str(&attrs, info != NULL &&
 				       !info->selectable ? "\\Noselect" : "");
 		} else {

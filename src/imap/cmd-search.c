@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd-search.c: SEARCH and UID SEARCH (RFC 3501 §6.4.4) with every key
- * of RFC 3501 and MODSEQ (RFC 7162 §3.1.5). The program is parsed on the
+ * of RFC 3501 and MODSEQ (RFC 7162 §3.1.5), and ESEARCH's RETURN (MIN
+ * MAX COUNT ALL) (RFC 4731). The program is parsed on the
  * loop thread into a tree (a bad key is BAD before any store work) and
  * evaluated per message on a worker; messages are read and MIME-parsed
  * only for keys that need their text. Header keys match the field
@@ -51,8 +52,16 @@ struct search_key {
 	struct search_key *next;        /* in an AND list */
 };
 
+/* ESEARCH (RFC 4731) RETURN options. */
+#define RET_MIN 0x01u
+#define RET_MAX 0x02u
+#define RET_COUNT 0x04u
+#define RET_ALL 0x08u
+
 struct search_ctx {
 	struct search_key *root;
+	bool esearch;
+	unsigned int ret;
 };
 
 /* ---- parsing ---- */
@@ -527,17 +536,38 @@ match(struct search_msg *sm, const struct search_key *key)
 
 /* ---- the command ---- */
 
+/* The ESEARCH response of RFC 4731 §3.1 for the matches. */
+static void
+append_esearch(struct imap_conn *conn, const struct search_ctx *ctx,
+	       const struct uid_array *hits)
+{
+	buf_t *out = &conn->job_out;
+
+	buf_printf(out, "* ESEARCH (TAG \"%s\")%s", conn->cmd.tag,
+		   conn->uid ? " UID" : "");
+	if (hits->count > 0 && (ctx->ret & RET_MIN) != 0)
+		buf_printf(out, " MIN %u", hits->uids[0]);
+	if (hits->count > 0 && (ctx->ret & RET_MAX) != 0)
+		buf_printf(out, " MAX %u", hits->uids[hits->count - 1]);
+	if ((ctx->ret & RET_COUNT) != 0)
+		buf_printf(out, " COUNT %u", hits->count);
+	if (hits->count > 0 && (ctx->ret & RET_ALL) != 0) {
+		buf_append_str(out, " ALL ");
+		imap_uidset_append(out, hits->uids, hits->count);
+	}
+	buf_append_str(out, "\r\n");
+}
+
 static void
 search_run(struct imap_conn *conn)
 {
 	struct search_ctx *ctx = conn->job_ctx;
 	const struct store_msg *msgs = store_mailbox_msgs(conn->box);
 	struct search_msg sm = { .conn = conn };
-	buf_t *out = &conn->job_out;
+	struct uid_array hits = { 0 };
 	unsigned int i;
 	uint32_t seq;
 
-	buf_append_str(out, "* SEARCH");
 	for (i = 0; i < conn->uid_count; i++) {
 		seq = store_mailbox_seq(conn->box, conn->uids[i]);
 		if (seq == 0)
@@ -546,11 +576,19 @@ search_run(struct imap_conn *conn)
 		sm.seq = i + 1;
 		sm.loaded = false;
 		if (match(&sm, ctx->root))
-			buf_printf(out, " %u", conn->uid ? conn->uids[i] :
-				   i + 1);
+			uid_array_add(&hits, conn->uid ? conn->uids[i] :
+				      i + 1);
 		mime_message_free(&sm.mime);
 	}
-	buf_append_str(out, "\r\n");
+	if (ctx->esearch) {
+		append_esearch(conn, ctx, &hits);
+	} else {
+		buf_append_str(&conn->job_out, "* SEARCH");
+		for (i = 0; i < hits.count; i++)
+			buf_printf(&conn->job_out, " %u", hits.uids[i]);
+		buf_append_str(&conn->job_out, "\r\n");
+	}
+	uid_array_free(&hits);
 	buf_deinit(&sm.data);
 	imap_job_tagged(conn, "OK %sSEARCH completed.",
 			conn->uid ? "UID " : "");
@@ -568,6 +606,41 @@ search_ctx_free(struct imap_conn *conn)
 	conn->job_ctx = NULL;
 }
 
+/* RETURN (MIN MAX COUNT ALL): 0, or -1. An empty list means ALL
+   (RFC 4731 §3.1). */
+static int
+parse_return(const struct imap_arg *arg, struct search_ctx *ctx)
+{
+	static const struct {
+		const char *name;
+		unsigned int bit;
+	} opts[] = {
+		{ "MIN", RET_MIN }, { "MAX", RET_MAX },
+		{ "COUNT", RET_COUNT }, { "ALL", RET_ALL },
+	};
+	const struct imap_arg *list;
+	unsigned int count, i, j;
+	const char *name;
+
+	if (!imap_arg_get_list(arg, &list, &count))
+		return -1;
+	for (i = 0; i < count; i++) {
+		if (!imap_arg_get_atom(&list[i], &name))
+			return -1;
+		for (j = 0; j < N_ELEMENTS(opts); j++) {
+			if (strcasecmp(name, opts[j].name) == 0)
+				break;
+		}
+		if (j == N_ELEMENTS(opts))
+			return -1;
+		ctx->ret |= opts[j].bit;
+	}
+	ctx->esearch = true;
+	if (ctx->ret == 0)
+		ctx->ret = RET_ALL;
+	return 0;
+}
+
 void
 cmd_search_args(struct imap_conn *conn, const struct imap_arg *args,
 		unsigned int count)
@@ -575,21 +648,30 @@ cmd_search_args(struct imap_conn *conn, const struct imap_arg *args,
 	struct search_parser p = {
 		.conn = conn, .args = args, .count = count,
 	};
-	struct search_ctx *ctx;
+	struct search_ctx *ctx = i_malloc(sizeof(*ctx));
 	const char *name, *charset;
 
 	if (count >= 2 && imap_arg_get_atom(&args[0], &name) &&
-	    strcasecmp(name, "CHARSET") == 0) {
-		if (!imap_arg_get_astring(&args[1], &charset) ||
-		    (strcasecmp(charset, "UTF-8") != 0 &&
-		     strcasecmp(charset, "US-ASCII") != 0)) {
-			imap_conn_tagged(conn, "NO [BADCHARSET (UTF-8 "
-					 "US-ASCII)] Unsupported charset.");
+	    strcasecmp(name, "RETURN") == 0) {
+		if (parse_return(&args[1], ctx) < 0) {
+			free(ctx);
+			imap_conn_bad(conn, "Invalid SEARCH RETURN options.");
 			return;
 		}
 		p.pos = 2;
 	}
-	ctx = i_malloc(sizeof(*ctx));
+	if (count >= p.pos + 2 && imap_arg_get_atom(&args[p.pos], &name) &&
+	    strcasecmp(name, "CHARSET") == 0) {
+		if (!imap_arg_get_astring(&args[p.pos + 1], &charset) ||
+		    (strcasecmp(charset, "UTF-8") != 0 &&
+		     strcasecmp(charset, "US-ASCII") != 0)) {
+			free(ctx);
+			imap_conn_tagged(conn, "NO [BADCHARSET (UTF-8 "
+					 "US-ASCII)] Unsupported charset.");
+			return;
+		}
+		p.pos += 2;
+	}
 	ctx->root = parse_and(&p, 0);
 	if (ctx->root == NULL) {
 		free(ctx);

@@ -265,3 +265,22 @@ def test_large_fetch_in_parts_and_dropped_client(imap, accounts):
     c.close()
     assert m.noop()[0] == "OK"
     m.logout()
+
+
+def test_esearch_return_options(imap, accounts):
+    for i in range(5):
+        deliver(accounts, "alice", message(f"m{i}"))
+    c = Raw(imap)
+    c.login()
+    assert "ESEARCH" in c.cmd("c", "CAPABILITY")[0].split()
+    c.cmd("s", "SELECT INBOX")
+    c.cmd("f", "STORE 2,4:5 +FLAGS (\\Flagged)")
+    assert c.cmd("a", "SEARCH RETURN (MIN MAX COUNT) FLAGGED") == [
+        '* ESEARCH (TAG "a") MIN 2 MAX 5 COUNT 3', "a OK SEARCH completed."]
+    assert c.cmd("b", "UID SEARCH RETURN () FLAGGED") == [
+        '* ESEARCH (TAG "b") UID ALL 2,4:5', "b OK UID SEARCH completed."]
+    assert c.cmd("d", "SEARCH RETURN (COUNT ALL) SUBJECT nothing") == [
+        '* ESEARCH (TAG "d") COUNT 0', "d OK SEARCH completed."]
+    assert c.cmd("e", "SEARCH RETURN (ALL) CHARSET UTF-8 UNFLAGGED") == [
+        '* ESEARCH (TAG "e") ALL 1,3', "e OK SEARCH completed."]
+    assert c.cmd("g", "SEARCH RETURN (BOGUS) ALL")[-1].startswith("g BAD")
