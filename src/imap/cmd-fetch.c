@@ -248,6 +248,9 @@ fetch_one(struct imap_conn *conn, struct fetch_ctx *ctx, uint32_t uid,
 	buf_t *out = &conn->job_out;
 	const char *sep = "";
 	unsigned int i, items = ctx->items;
+	enum imap_quote_flags qflags =
+		(conn->enabled & IMAP_ENABLED_UTF8) != 0 ?
+		IMAP_QUOTE_FLAG_UTF8 : 0;
 	int ret = 1;
 
 	if (seq == 0)
@@ -291,17 +294,17 @@ fetch_one(struct imap_conn *conn, struct fetch_ctx *ctx, uint32_t uid,
 	if ((items & F_ENVELOPE) != 0) {
 		SEP();
 		buf_append_str(out, "ENVELOPE ");
-		imap_envelope_write(out, mime->root->envelope, 0);
+		imap_envelope_write(out, mime->root->envelope, qflags);
 	}
 	if ((items & F_BODYSTRUCTURE) != 0) {
 		SEP();
 		buf_append_str(out, "BODYSTRUCTURE ");
-		imap_bodystructure_write(out, mime->root, true, 0);
+		imap_bodystructure_write(out, mime->root, true, qflags);
 	}
 	if ((items & F_BODY) != 0) {
 		SEP();
 		buf_append_str(out, "BODY ");
-		imap_bodystructure_write(out, mime->root, false, 0);
+		imap_bodystructure_write(out, mime->root, false, qflags);
 	}
 	for (i = 0; i < ctx->section_count && ret > 0; i++) {
 		SEP();

@@ -34,7 +34,7 @@ imap_capability_append(struct imap_conn *conn, buf_t *out)
 	buf_printf(out, "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE "
 		   "NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE MULTIAPPEND "
 		   "BINARY STATUS=SIZE LIST-EXTENDED LIST-STATUS ESEARCH "
-		   "APPENDLIMIT=%u",
+		   "UTF8=ACCEPT APPENDLIMIT=%u",
 		   IMAP_LITERAL_MAX_DEFAULT);
 	if (conn->state != IMAP_STATE_NOT_AUTHENTICATED)
 		return;
@@ -132,9 +132,15 @@ cmd_enable(struct imap_conn *conn)
 			buf_deinit(&enabled);
 			return;
 		}
-		/* RFC 5161 §3.1: unknown names are ignored. Nothing we
-		   support needs enabling yet; UTF8=ACCEPT, CONDSTORE and
-		   QRESYNC come with their commands. */
+		/* RFC 5161 §3.1: unknown names are ignored; each name
+		   is listed once, the first time it is enabled. */
+		if (strcasecmp(name, "UTF8=ACCEPT") == 0 &&
+		    (conn->enabled & IMAP_ENABLED_UTF8) == 0) {
+			/* RFC 6855 §3: mailbox names and strings in
+			   UTF-8 from now on */
+			conn->enabled |= IMAP_ENABLED_UTF8;
+			buf_append_str(&enabled, " UTF8=ACCEPT");
+		}
 	}
 	imap_conn_reply(conn, "* ENABLED%s", buf_cstr(&enabled));
 	buf_deinit(&enabled);
@@ -432,6 +438,7 @@ cmd_uid(struct imap_conn *conn)
 #define S_ANY 0x07u
 #define S_NOAUTH 0x01u
 #define S_AUTH 0x06u            /* authenticated or selected */
+#define S_AUTH_ONLY 0x02u
 #define S_SELECTED 0x04u
 
 struct command_def {
@@ -448,7 +455,8 @@ static const struct command_def commands[] = {
 	{ "STARTTLS", S_NOAUTH, cmd_starttls },
 	{ "LOGIN", S_NOAUTH, cmd_login },
 	{ "AUTHENTICATE", S_NOAUTH, cmd_authenticate },
-	{ "ENABLE", S_AUTH, cmd_enable },
+	/* RFC 5161 §3.1: before SELECT only */
+	{ "ENABLE", S_AUTH_ONLY, cmd_enable },
 	{ "NAMESPACE", S_AUTH, cmd_namespace },
 	{ "IDLE", S_AUTH, cmd_idle },
 	{ "LIST", S_AUTH, cmd_list },
@@ -492,7 +500,10 @@ imap_command_run(struct imap_conn *conn)
 		imap_conn_bad(conn, conn->state == IMAP_STATE_NOT_AUTHENTICATED
 			      ? "Not logged in." :
 			      conn->state == IMAP_STATE_AUTHENTICATED ?
-			      "No mailbox selected." : "Already logged in.");
+			      "No mailbox selected." :
+			      commands[i].states == S_AUTH_ONLY ?
+			      "Not valid with a mailbox selected." :
+			      "Already logged in.");
 		return;
 	}
 	commands[i].run(conn);

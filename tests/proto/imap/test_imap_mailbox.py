@@ -192,3 +192,22 @@ def test_list_extended_and_status(imap, accounts):
                                          '* LSUB () "/" "B/C"',
                                          '* LSUB () "/" "Gone"',
                                          "i OK LSUB completed."]
+
+
+def test_enable_utf8_accept(imap):
+    c = Raw(imap)
+    c.login()
+    assert "UTF8=ACCEPT" in c.cmd("c", "CAPABILITY")[0].split()
+    assert c.cmd("e", "ENABLE UTF8=ACCEPT X-UNKNOWN") == [
+        "* ENABLED UTF8=ACCEPT", "e OK ENABLE completed."]
+    assert c.cmd("e2", "ENABLE UTF8=ACCEPT") == [
+        "* ENABLED", "e2 OK ENABLE completed."]
+    assert c.cmd("m", 'CREATE "Café"')[-1] == "m OK CREATE completed."
+    assert '* LIST (\\HasNoChildren) "/" "Café"' in c.cmd("l", 'LIST "" *')
+    c.cmd("s", 'SELECT "Café"')
+    assert c.cmd("x", "ENABLE UTF8=ACCEPT")[-1] == \
+        "x BAD Not valid with a mailbox selected."
+    # Another session without UTF8=ACCEPT sees modified UTF-7.
+    m = client(imap)
+    assert "Caf&AOk-" in names(m)
+    m.logout()
