@@ -340,70 +340,13 @@ imap_conn_job(struct imap_conn *conn, imap_job_run_cb_t *run,
 	job_submit(conn);
 }
 
-/* ---- IDLE ---- */
-
-static void
-idle_check_run(void *context)
+void
+imap_conn_continue(struct imap_conn *conn)
 {
-	struct imap_conn *conn = context;
-
-	if (conn->box != NULL && store_mailbox_changed(conn->box))
-		(void)imap_sync_run(conn, IMAP_SYNC_FULL);
-}
-
-static void
-idle_check_done(void *context)
-{
-	struct imap_conn *conn = context;
-	struct timeval tv = { 0, IMAP_IDLE_CHECK_MSECS * 1000 };
-
-	conn->jobs--;
-	conn->idle_check_running = false;
-	if (conn->job_out.len > 0)
-		imap_conn_write(conn, conn->job_out.data, conn->job_out.len);
-	buf_reset(&conn->job_out);
-	if (conn->closing) {
+	if (conn->closing)
 		conn_try_free(conn);
-		return;
-	}
-	if (conn->input == IMAP_INPUT_IDLE)
-		evtimer_add(conn->idle_timer, &tv);
-	/* input that came meanwhile (DONE) */
-	conn_run(conn);
-}
-
-static void
-idle_timer_cb(evutil_socket_t fd, short what, void *context)
-{
-	struct imap_conn *conn = context;
-
-	if (conn->input != IMAP_INPUT_IDLE || conn->box == NULL ||
-	    conn->closing)
-		return;
-	conn->idle_check_running = true;
-	conn->jobs++;
-	worker_pool_submit(conn->server->pool, idle_check_run,
-			   idle_check_done, conn);
-}
-
-void
-imap_conn_idle_start(struct imap_conn *conn)
-{
-	struct timeval tv = { 0, IMAP_IDLE_CHECK_MSECS * 1000 };
-
-	if (conn->box == NULL)
-		return;
-	if (conn->idle_timer == NULL)
-		conn->idle_timer = evtimer_new(conn->server->base,
-					       idle_timer_cb, conn);
-	evtimer_add(conn->idle_timer, &tv);
-}
-
-void
-imap_conn_idle_stop(struct imap_conn *conn)
-{
-	if (conn->idle_timer != NULL)
-		evtimer_del(conn->idle_timer);
+	else
+		conn_run(conn);
 }
 
 /* ---- the failed-login delay ---- */
@@ -627,6 +570,7 @@ imap_conn_create(struct imap_server *server, int fd,
 	conn->server = server;
 	conn->id = ++server->next_id;
 	conn->peer = net_peer_name(addr, addrlen);
+	conn->idle_wd = -1;
 	if (implicit_tls) {
 		conn->bev = tls_bufferevent_accept(server->set.tls,
 						   server->base, fd);
@@ -674,8 +618,7 @@ imap_conn_destroy(struct imap_conn **_conn)
 	}
 	if (conn->delay != NULL)
 		event_free(conn->delay);
-	if (conn->idle_timer != NULL)
-		event_free(conn->idle_timer);
+	imap_idle_conn_deinit(conn);
 	event_free(conn->free_event);
 	if (conn->job_wait_output && conn->job_done != NULL) {
 		/* a command in parts whose client went away */

@@ -13,6 +13,7 @@
  *                    LOGOUT, ID, ENABLE, NAMESPACE, STARTTLS, LOGIN,
  *                    AUTHENTICATE).
  *   imap-sync.c      untagged EXISTS/EXPUNGE/FETCH after a command.
+ *   imap-idle.c      IDLE: inotify watches, change checks.
  *   imap-utf7.c      modified UTF-7 mailbox names (RFC 3501 §5.1.3).
  *   cmd-list.c       LIST (with LIST-EXTENDED, LIST-STATUS), LSUB.
  *   cmd-mailbox.c    SUBSCRIBE, UNSUBSCRIBE, CREATE, DELETE, RENAME,
@@ -55,7 +56,8 @@
 /* Response bytes a FETCH produces per worker job before it waits for
    the client to read them. */
 #define IMAP_FETCH_PART_BYTES (256 * 1024)
-/* How often an IDLE session looks for changes (milliseconds). */
+/* How often an IDLE session polls for changes when it has no inotify
+   watch (milliseconds). */
 #define IMAP_IDLE_CHECK_MSECS 50
 
 struct account;
@@ -74,6 +76,10 @@ struct imap_server {
 	unsigned int conn_count;
 	unsigned int next_id;
 	bool shutting_down;
+	/* IDLE: one inotify descriptor for every session's watch; -1
+	   when inotify is unavailable (sessions poll instead). */
+	int inotify_fd;
+	struct event *inotify_event;
 };
 
 enum imap_state {
@@ -165,10 +171,12 @@ struct imap_conn {
 	int job_result;
 	struct account *job_account;
 
-	/* IDLE */
+	/* IDLE: the inotify watch on the mailbox's watch path (-1: none,
+	   poll with idle_timer), a check job running, another wanted. */
+	int idle_wd;
 	struct event *idle_timer;
 	bool idle_check_running;
-	bool idle_done;
+	bool idle_recheck;
 
 	struct event *free_event;
 	struct event *delay;
@@ -218,7 +226,15 @@ void imap_job_tagged(struct imap_conn *conn, const char *fmt, ...)
 	ATTR_FORMAT(2, 3);
 /* Worker thread: the store error as a tagged NO with a response code. */
 void imap_job_store_error(struct imap_conn *conn, const char *what);
-/* IDLE: start and stop watching. */
+/* After a job outside the command flow (IDLE checks): reads on, or
+   frees a closing session. */
+void imap_conn_continue(struct imap_conn *conn);
+
+/* imap-idle.c */
+void imap_idle_server_init(struct imap_server *server);
+void imap_idle_server_deinit(struct imap_server *server);
+void imap_idle_conn_deinit(struct imap_conn *conn);
+/* IDLE: start and stop watching the selected mailbox. */
 void imap_conn_idle_start(struct imap_conn *conn);
 void imap_conn_idle_stop(struct imap_conn *conn);
 

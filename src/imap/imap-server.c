@@ -23,6 +23,7 @@ imap_server_create(const struct imap_settings *set, struct store *store,
 	server->store = store;
 	server->pool = pool;
 	server->base = base;
+	imap_idle_server_init(server);
 	return server;
 }
 
@@ -96,6 +97,7 @@ imap_server_destroy(struct imap_server **_server)
 		i_assert(conn->jobs == 0);
 		imap_conn_destroy(&conn);
 	}
+	imap_idle_server_deinit(server);
 	free((char *)server->set.hostname);
 	free(server);
 }
