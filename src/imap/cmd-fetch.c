@@ -57,6 +57,8 @@ struct fetch_ctx {
 	unsigned int next;
 	bool started;
 	buf_t data;
+	/* FETCH (CHANGEDSINCE n) (RFC 7162 §3.1.4.1); 0: none */
+	uint64_t changedsince;
 };
 
 static void
@@ -256,6 +258,10 @@ fetch_one(struct imap_conn *conn, struct fetch_ctx *ctx, uint32_t uid,
 	if (seq == 0)
 		return 0;
 	msg = &store_mailbox_msgs(conn->box)[seq - 1];
+	if (ctx->changedsince != 0 && msg->modseq <= ctx->changedsince)
+		return 1;
+	if ((conn->enabled & IMAP_ENABLED_CONDSTORE) != 0)
+		items |= F_MODSEQ;
 	if ((items & F_NEEDS_MIME) != 0 || ctx->section_count > 0) {
 		buf_reset(data);
 		if (store_mailbox_msg_read(conn->box, uid, data) < 0)
@@ -385,6 +391,25 @@ fetch_run(struct imap_conn *conn)
 			conn->uid ? "UID " : "");
 }
 
+/* "(CHANGEDSINCE n)" with n > 0: 0, or -1. */
+static int
+parse_changedsince(const struct imap_arg *arg, struct fetch_ctx *ctx)
+{
+	const struct imap_arg *list;
+	unsigned int count;
+	const char *name, *num;
+	char *end;
+
+	if (!imap_arg_get_list(arg, &list, &count) || count != 2 ||
+	    !imap_arg_get_atom(&list[0], &name) ||
+	    strcasecmp(name, "CHANGEDSINCE") != 0 ||
+	    !imap_arg_get_atom(&list[1], &num) || num[0] < '1' ||
+	    num[0] > '9')
+		return -1;
+	ctx->changedsince = strtoull(num, &end, 10);
+	return *end == '\0' ? 0 : -1;
+}
+
 /* FETCH set items; UID FETCH set items (args after "FETCH"). */
 void
 cmd_fetch_args(struct imap_conn *conn, const struct imap_arg *args,
@@ -393,17 +418,21 @@ cmd_fetch_args(struct imap_conn *conn, const struct imap_arg *args,
 	struct fetch_ctx *ctx;
 	const char *set, *error = NULL;
 
-	if (count != 2 || !imap_arg_get_atom(&args[0], &set)) {
-		imap_conn_bad(conn, "FETCH needs a sequence set and items "
-			      "(CONDSTORE modifiers are not supported).");
+	if ((count != 2 && count != 3) ||
+	    !imap_arg_get_atom(&args[0], &set)) {
+		imap_conn_bad(conn, "FETCH needs a sequence set and items.");
 		return;
 	}
 	ctx = i_malloc(sizeof(*ctx));
 	conn->job_ctx = ctx;
 	if (imap_seqset_parse(set, &ctx->set) < 0)
 		error = "Invalid sequence set.";
-	else
-		(void)parse_items(conn, ctx, &args[1], &error);
+	else if (parse_items(conn, ctx, &args[1], &error) == 0 &&
+		 count == 3 && parse_changedsince(&args[2], ctx) < 0)
+		error = "Invalid FETCH modifier.";
+	if (error == NULL &&
+	    ((ctx->items & F_MODSEQ) != 0 || ctx->changedsince != 0))
+		conn->enabled |= IMAP_ENABLED_CONDSTORE;
 	if (error != NULL) {
 		fetch_ctx_free(conn);
 		imap_conn_bad(conn, error);

@@ -370,6 +370,8 @@ cmd_status(struct imap_conn *conn)
 	}
 	if ((name = mailbox_arg(conn, 0)) == NULL)
 		return;
+	if ((items & STATUS_HIGHESTMODSEQ) != 0)
+		conn->enabled |= IMAP_ENABLED_CONDSTORE;
 	ctx = mailbox_cmd_new(conn);
 	ctx->name = name;
 	ctx->items = items;

@@ -60,6 +60,8 @@ struct search_key {
 
 struct search_ctx {
 	struct search_key *root;
+	/* a MODSEQ key: answer with the highest MODSEQ found */
+	bool modseq;
 	bool esearch;
 	unsigned int ret;
 };
@@ -71,6 +73,7 @@ struct search_parser {
 	const struct imap_arg *args;
 	unsigned int count, pos;
 	const char *error;
+	bool modseq;
 };
 
 static void
@@ -235,6 +238,8 @@ parse_arg_key(struct search_parser *p, const char *name,
 		key->type = name[0] == 'L' || name[0] == 'l' ? KEY_LARGER :
 			name[0] == 'S' || name[0] == 's' ? KEY_SMALLER :
 			KEY_MODSEQ;
+		if (key->type == KEY_MODSEQ)
+			p->modseq = true;
 		if ((s = next_astring(p)) == NULL)
 			return 0;
 		key->num = strtoull(s, &end, 10);
@@ -567,6 +572,7 @@ search_run(struct imap_conn *conn)
 	struct uid_array hits = { 0 };
 	unsigned int i;
 	uint32_t seq;
+	uint64_t highest = 0;
 
 	for (i = 0; i < conn->uid_count; i++) {
 		seq = store_mailbox_seq(conn->box, conn->uids[i]);
@@ -575,17 +581,29 @@ search_run(struct imap_conn *conn)
 		sm.msg = &msgs[seq - 1];
 		sm.seq = i + 1;
 		sm.loaded = false;
-		if (match(&sm, ctx->root))
+		if (match(&sm, ctx->root)) {
 			uid_array_add(&hits, conn->uid ? conn->uids[i] :
 				      i + 1);
+			if (sm.msg->modseq > highest)
+				highest = sm.msg->modseq;
+		}
 		mime_message_free(&sm.mime);
 	}
 	if (ctx->esearch) {
 		append_esearch(conn, ctx, &hits);
+		if (ctx->modseq && hits.count > 0) {
+			/* before the CRLF: RFC 7162 §3.1.5 */
+			buf_truncate(&conn->job_out, conn->job_out.len - 2);
+			buf_printf(&conn->job_out, " MODSEQ %llu\r\n",
+				   (unsigned long long)highest);
+		}
 	} else {
 		buf_append_str(&conn->job_out, "* SEARCH");
 		for (i = 0; i < hits.count; i++)
 			buf_printf(&conn->job_out, " %u", hits.uids[i]);
+		if (ctx->modseq && hits.count > 0)
+			buf_printf(&conn->job_out, " (MODSEQ %llu)",
+				   (unsigned long long)highest);
 		buf_append_str(&conn->job_out, "\r\n");
 	}
 	uid_array_free(&hits);
@@ -673,6 +691,9 @@ cmd_search_args(struct imap_conn *conn, const struct imap_arg *args,
 		p.pos += 2;
 	}
 	ctx->root = parse_and(&p, 0);
+	ctx->modseq = p.modseq;
+	if (p.modseq)
+		conn->enabled |= IMAP_ENABLED_CONDSTORE;
 	if (ctx->root == NULL) {
 		free(ctx);
 		imap_conn_bad(conn, p.error);

@@ -78,11 +78,24 @@ select_common(struct imap_conn *conn)
 	const char *raw;
 	char *name;
 
-	if (conn->cmd.arg_count != 1 ||
+	const struct imap_arg *params;
+	unsigned int count;
+	const char *param;
+
+	if (conn->cmd.arg_count < 1 || conn->cmd.arg_count > 2 ||
 	    !imap_arg_get_astring(&conn->cmd.args[0], &raw)) {
-		imap_conn_bad(conn, "Needs one mailbox name (CONDSTORE and "
-			      "QRESYNC parameters are not supported).");
+		imap_conn_bad(conn, "Needs one mailbox name.");
 		return;
+	}
+	if (conn->cmd.arg_count == 2) {
+		/* RFC 7162 §3.1.8: (CONDSTORE); QRESYNC is not offered */
+		if (!imap_arg_get_list(&conn->cmd.args[1], &params, &count) ||
+		    count != 1 || !imap_arg_get_atom(&params[0], &param) ||
+		    strcasecmp(param, "CONDSTORE") != 0) {
+			imap_conn_bad(conn, "Unknown SELECT parameter.");
+			return;
+		}
+		conn->enabled |= IMAP_ENABLED_CONDSTORE;
 	}
 	if ((name = imap_mailbox_name_in(conn, raw)) == NULL) {
 		/* RFC 3501 §6.3.1: a failed SELECT unselects. */

@@ -157,6 +157,7 @@ store_run(struct imap_conn *conn)
 		buf_append_str(&conn->job_out, "FLAGS ");
 		imap_sync_append_flags(conn, &conn->job_out,
 				       msgs[seq - 1].flags);
+		imap_sync_append_modseq(conn, &conn->job_out, &msgs[seq - 1]);
 		buf_append_str(&conn->job_out, ")\r\n");
 	}
 	if (failed.count > 0) {
@@ -213,6 +214,7 @@ cmd_store_args(struct imap_conn *conn, const struct imap_arg *args,
 			error = "Invalid STORE modifier.";
 			goto bad;
 		}
+		conn->enabled |= IMAP_ENABLED_CONDSTORE;
 	}
 	if (count != i + 2 || !imap_arg_get_atom(&args[i++], &item))
 		goto bad;

@@ -33,7 +33,7 @@ imap_capability_append(struct imap_conn *conn, buf_t *out)
 {
 	buf_printf(out, "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE "
 		   "NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE MULTIAPPEND "
-		   "BINARY STATUS=SIZE LIST-EXTENDED LIST-STATUS ESEARCH "
+		   "BINARY STATUS=SIZE LIST-EXTENDED LIST-STATUS ESEARCH CONDSTORE "
 		   "UTF8=ACCEPT APPENDLIMIT=%u",
 		   IMAP_LITERAL_MAX_DEFAULT);
 	if (conn->state != IMAP_STATE_NOT_AUTHENTICATED)
@@ -134,6 +134,12 @@ cmd_enable(struct imap_conn *conn)
 		}
 		/* RFC 5161 §3.1: unknown names are ignored; each name
 		   is listed once, the first time it is enabled. */
+		if (strcasecmp(name, "CONDSTORE") == 0 &&
+		    (conn->enabled & IMAP_ENABLED_CONDSTORE) == 0) {
+			/* RFC 7162 §3.1: MODSEQ in every FETCH */
+			conn->enabled |= IMAP_ENABLED_CONDSTORE;
+			buf_append_str(&enabled, " CONDSTORE");
+		}
 		if (strcasecmp(name, "UTF8=ACCEPT") == 0 &&
 		    (conn->enabled & IMAP_ENABLED_UTF8) == 0) {
 			/* RFC 6855 §3: mailbox names and strings in

@@ -254,6 +254,10 @@ void imap_sync_take_view(struct imap_conn *conn);
 /* Worker: the flags of msg as an IMAP list "(\Seen $Junk)". */
 void imap_sync_append_flags(struct imap_conn *conn, buf_t *out,
 			    uint32_t flags);
+/* Worker: " MODSEQ (n)" once CONDSTORE is enabled (RFC 7162 §3.2). */
+struct store_msg;
+void imap_sync_append_modseq(struct imap_conn *conn, buf_t *out,
+			     const struct store_msg *msg);
 /* Worker: FLAGS and PERMANENTFLAGS lines (also when keywords grew). */
 void imap_sync_append_flag_lists(struct imap_conn *conn, buf_t *out);
 

@@ -69,6 +69,15 @@ imap_sync_append_flag_lists(struct imap_conn *conn, buf_t *out)
 }
 
 void
+imap_sync_append_modseq(struct imap_conn *conn, buf_t *out,
+			const struct store_msg *msg)
+{
+	if ((conn->enabled & IMAP_ENABLED_CONDSTORE) != 0)
+		buf_printf(out, " MODSEQ (%llu)",
+			   (unsigned long long)msg->modseq);
+}
+
+void
 imap_sync_take_view(struct imap_conn *conn)
 {
 	const struct store_msg *msgs = store_mailbox_msgs(conn->box);
@@ -124,6 +133,7 @@ imap_sync_run(struct imap_conn *conn, enum imap_sync sync)
 			buf_printf(out, "UID %u ", msgs[seq - 1].uid);
 		buf_append_str(out, "FLAGS ");
 		imap_sync_append_flags(conn, out, msgs[seq - 1].flags);
+		imap_sync_append_modseq(conn, out, &msgs[seq - 1]);
 		buf_append_str(out, ")\r\n");
 	}
 	imap_sync_take_view(conn);

@@ -118,8 +118,10 @@ def test_fetch_items(imap, accounts):
     data = fetch1(m, "ALL")
     assert b"INTERNALDATE" in data[0] and b"ENVELOPE" in data[0]
     assert re.match(rb"1 \(MODSEQ \(\d+\)\)", fetch1(m, "MODSEQ")[0])
+    # FETCH MODSEQ enabled CONDSTORE: every FETCH now carries MODSEQ.
     typ, data = m.uid("FETCH", "1:*", "(FLAGS)")
-    assert data == [b"1 (UID 1 FLAGS (\\Seen))"]
+    assert re.match(rb"1 \(UID 1 FLAGS \(\\Seen\) MODSEQ \(\d+\)\)$",
+                    data[0]), data
     c = Raw(imap)
     c.login()
     c.cmd("s", "SELECT INBOX")
@@ -284,3 +286,35 @@ def test_esearch_return_options(imap, accounts):
     assert c.cmd("e", "SEARCH RETURN (ALL) CHARSET UTF-8 UNFLAGGED") == [
         '* ESEARCH (TAG "e") ALL 1,3', "e OK SEARCH completed."]
     assert c.cmd("g", "SEARCH RETURN (BOGUS) ALL")[-1].startswith("g BAD")
+
+
+def test_condstore(imap, accounts):
+    for i in range(3):
+        deliver(accounts, "alice", message(f"m{i}"))
+    c = Raw(imap)
+    c.login()
+    assert "CONDSTORE" in c.cmd("c", "CAPABILITY")[0].split()
+    lines = c.cmd("s", "SELECT INBOX (CONDSTORE)")
+    highest = int(re.search(r"HIGHESTMODSEQ (\d+)", " ".join(lines))
+                  .group(1))
+    lines = c.cmd("a", "STORE 2 +FLAGS (\\Seen)")
+    mo = re.match(r"\* 2 FETCH \(FLAGS \(\\Seen\) MODSEQ \((\d+)\)\)$",
+                  lines[0])
+    assert mo, lines
+    modseq = int(mo.group(1))
+    assert modseq > highest
+    # CHANGEDSINCE: only what changed after the given MODSEQ
+    lines = c.cmd("b", f"FETCH 1:* (FLAGS) (CHANGEDSINCE {highest})")
+    assert lines == [f"* 2 FETCH (FLAGS (\\Seen) MODSEQ ({modseq}))",
+                     "b OK FETCH completed."]
+    lines = c.cmd("d", f"UID SEARCH MODSEQ {modseq}")
+    assert lines[0] == f"* SEARCH 2 (MODSEQ {modseq})"
+    lines = c.cmd("e", f"UID SEARCH RETURN (COUNT) MODSEQ {modseq}")
+    assert lines[0] == f'* ESEARCH (TAG "e") UID COUNT 1 MODSEQ {modseq}'
+    assert c.cmd("f", "FETCH 1 FLAGS (CHANGEDSINCE x)")[-1].startswith(
+        "f BAD")
+    assert c.cmd("g", "SELECT INBOX (BOGUS)")[-1].startswith("g BAD")
+    c2 = Raw(imap)
+    c2.login()
+    assert c2.cmd("e", "ENABLE CONDSTORE") == ["* ENABLED CONDSTORE",
+                                               "e OK ENABLE completed."]
