@@ -510,24 +510,72 @@ mdir_write_flags(const char *dir, const struct mail_rec *recs,
 	return -1;
 }
 
+/* Where mdir_expunge() puts a file before it is unlinked. */
+static void
+expunge_tmp_name(char tmp[MDIR_NAME_MAX], uint32_t uid)
+{
+	snprintf(tmp, MDIR_NAME_MAX, MDIR_TMP_PREFIX "expunged.%u", uid);
+}
+
+/* Renames the expunged files back (a failure is logged). */
+static void
+expunge_undo(int dirfd, const char *dir, const struct mail_rec *recs,
+	     const bool *aside, unsigned int count)
+{
+	char name[MDIR_NAME_MAX], tmp[MDIR_NAME_MAX];
+	unsigned int i;
+
+	for (i = 0; i < count; i++) {
+		if (!aside[i])
+			continue;
+		rec_name(name, &recs[i], recs[i].flags);
+		expunge_tmp_name(tmp, recs[i].uid);
+		if (vfs_renameat(dirfd, tmp, dirfd, name) == -1)
+			log_warn("mdir: %s: could not restore uid %u", dir,
+				 recs[i].uid);
+	}
+	(void)vfs_fsync(dirfd);
+}
+
+/*
+ * The files are renamed to temp names first and the directory fsynced:
+ * if a rename or the fsync fails they are renamed back, so a failed
+ * expunge changes nothing. Then the temp files are unlinked; one that a
+ * crash or a failed unlink leaves is a stray tmp.* file, removed by the
+ * next rebuild of the index.
+ */
 int
 mdir_expunge(const char *dir, const struct mail_rec *recs,
 	     unsigned int count)
 {
-	char name[MDIR_NAME_MAX];
+	char name[MDIR_NAME_MAX], tmp[MDIR_NAME_MAX];
+	bool *aside = i_malloc((count + 1) * sizeof(*aside));
 	unsigned int i;
 	int dirfd, ret = 0;
 
-	if ((dirfd = dir_open(dir)) == -1)
+	if ((dirfd = dir_open(dir)) == -1) {
+		free(aside);
 		return -1;
+	}
 	for (i = 0; i < count && ret == 0; i++) {
 		rec_name(name, &recs[i], recs[i].flags);
-		if (vfs_unlinkat(dirfd, name, 0) == -1 && errno != ENOENT)
-			ret = fmt_syscall_error("unlink", dir);
+		expunge_tmp_name(tmp, recs[i].uid);
+		if (vfs_renameat(dirfd, name, dirfd, tmp) == 0)
+			aside[i] = true;
+		else if (errno != ENOENT)
+			ret = fmt_syscall_error("rename", dir);
 	}
 	if (ret == 0 && vfs_fsync(dirfd) == -1)
 		ret = fmt_syscall_error("fsync", dir);
+	if (ret < 0)
+		expunge_undo(dirfd, dir, recs, aside, count);
+	for (i = 0; i < count && ret == 0; i++) {
+		expunge_tmp_name(tmp, recs[i].uid);
+		if (aside[i] && vfs_unlinkat(dirfd, tmp, 0) == -1)
+			log_warn("mdir: unlink(%s/%s)", dir, tmp);
+	}
 	close(dirfd);
+	free(aside);
 	return ret;
 }
 

@@ -399,6 +399,43 @@ test_flags_failure(void **state)
 	assert_true(exists("2-SF-20261125185112"));
 }
 
+/* An expunge whose rename or directory fsync fails puts every file
+   back; once the fsync is done, an unlink that fails leaves only a
+   tmp.* file, which a repairing scan removes. */
+static void
+test_expunge_failure(void **state)
+{
+	static const char *const specs[] = {
+		"rename:1", "rename:2", "fsync:1", "fsync:1:ENOSPC",
+	};
+	struct fmt_msg msgs[3];
+	struct mail_rec recs[3];
+	struct fmt_scan scan;
+	unsigned int i;
+
+	make_msgs(msgs, 3, 1);
+	assert_int_equal(mdir_append(box_dir, msgs, 3, recs), 0);
+	for (i = 0; i < N_ELEMENTS(specs); i++) {
+		vfs_fault_set(specs[i]);
+		assert_int_equal(mdir_expunge(box_dir, recs, 2), -1);
+		vfs_fault_set(NULL);
+		store_clear_error();
+		assert_true(exists("1--20261125185112"));
+		assert_true(exists("2-Sb-20261125185113"));
+		assert_int_equal(count_files(box_dir), 3);
+	}
+	vfs_fault_set("unlink:2");
+	assert_int_equal(mdir_expunge(box_dir, recs, 2), 0);
+	vfs_fault_set(NULL);
+	assert_false(exists("1--20261125185112"));
+	assert_true(exists("tmp.expunged.2"));
+	scan_all(true, &scan, NULL);
+	assert_int_equal(scan.count, 1);
+	assert_int_equal(scan.recs[0].uid, 3);
+	fmt_scan_deinit(&scan);
+	assert_int_equal(count_files(box_dir), 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -415,6 +452,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_append_failure, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_flags_failure, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_expunge_failure, setup,
 						teardown),
 	};
 
