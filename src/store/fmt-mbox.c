@@ -779,6 +779,44 @@ rewrite_record(int src_fd, const char *path, struct mail_rec *rec,
 	return 0;
 }
 
+/*
+ * The directory fsync after the rename failed: the rewrite is visible
+ * but not known to be durable, and the caller reports a failure. So the
+ * old file, still open as src_fd, is copied back the same way (temp
+ * file, fsync, rename). A failure is logged; the rewritten file, which
+ * holds every message kept, then stays.
+ */
+static void
+rewrite_undo(int src_fd, const char *path, const char *tmp)
+{
+	unsigned char *buf = i_malloc(MBOX_WRITE_CHUNK);
+	uint64_t pos = 0;
+	size_t done;
+	int fd;
+
+	if ((fd = vfs_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1)
+		goto fail;
+	do {
+		if (fmt_pread(src_fd, buf, MBOX_WRITE_CHUNK, pos, &done) < 0 ||
+		    (done > 0 && vfs_write_all(fd, buf, done) == -1))
+			goto fail_fd;
+		pos += done;
+	} while (done == MBOX_WRITE_CHUNK);
+	if (vfs_fsync(fd) == -1)
+		goto fail_fd;
+	if (close(fd) == -1 || vfs_rename(tmp, path) == -1)
+		goto fail;
+	(void)vfs_fsync_parent(path);
+	free(buf);
+	return;
+fail_fd:
+	close(fd);
+fail:
+	log_warn("mbox: %s: could not put the old file back", path);
+	(void)unlink(tmp);
+	free(buf);
+}
+
 int
 mbox_rewrite(int src_fd, const char *path, struct mail_rec *keep,
 	     unsigned int count)
@@ -826,6 +864,7 @@ mbox_rewrite(int src_fd, const char *path, struct mail_rec *keep,
 	}
 	if (vfs_fsync_parent(path) == -1) {
 		fmt_syscall_error("fsync", path);
+		rewrite_undo(src_fd, path, tmp);
 		goto out;
 	}
 	ret = 0;

@@ -605,6 +605,46 @@ test_rewrite(void **state)
 	close(fd);
 }
 
+/* A rewrite whose directory fsync fails puts the old file back, byte
+   for byte; a failure before the rename leaves it alone. Either way no
+   temp file stays. */
+static void
+test_rewrite_failure(void **state)
+{
+	static const char *const specs[] = {
+		"fsync:2", "fsync:2:ENOSPC", "fsync:1", "rename:1", "write:1",
+	};
+	struct fmt_msg msgs[4];
+	struct mail_rec recs[4];
+	unsigned char *before, *after;
+	size_t before_len, after_len;
+	unsigned int i;
+	char tmp[160];
+	int fd = open_box();
+
+	make_msgs(msgs, texts, 4, 1);
+	append_msgs(fd, msgs, 4, recs);
+	assert_int_equal(vfs_read_file(test_path, &before, &before_len), 0);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", test_path);
+	for (i = 0; i < N_ELEMENTS(specs); i++) {
+		vfs_fault_set(specs[i]);
+		assert_int_equal(mbox_rewrite(fd, test_path, recs + 1, 2), -1);
+		vfs_fault_set(NULL);
+		store_clear_error();
+		assert_int_equal(vfs_read_file(test_path, &after, &after_len),
+				 0);
+		assert_int_equal(after_len, before_len);
+		assert_memory_equal(after, before, before_len);
+		free(after);
+		assert_int_equal(access(tmp, F_OK), -1);
+		/* the file the caller had open may be another one now */
+		close(fd);
+		fd = open_box();
+	}
+	free(before);
+	close(fd);
+}
+
 static void
 test_read_sep(void **state)
 {
@@ -765,6 +805,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_flags_in_place, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rewrite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_failure, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_read_sep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_failure_rolls_back,
 						setup, teardown),
