@@ -380,6 +380,11 @@ struct mailbox {
 	int view_fd;            /* mbox: the file the view's offsets are in */
 	uint64_t view_ino;
 	bool view_opened;       /* false: a deliver-only handle */
+
+	/* Between mailbox_keywords_begin and _end: the keyword count
+	   before the first keyword the change added (UINT_MAX: none). */
+	bool keywords_tracking;
+	unsigned int keywords_undo;
 };
 
 /* View helpers (mailbox.c). VIEW_LOC_GONE marks an .mbox message kept
@@ -460,6 +465,12 @@ int mailbox_expunge_locked(struct mailbox *box, const uint32_t *uids,
    exclusively). -1 NOT_POSSIBLE when the table is full. */
 int mailbox_keyword_get(struct mailbox *box, const char *name,
 			bool create, unsigned int *index_r);
+/* Around a change that may create keywords (save, flags, copy), under
+   the exclusive lock held from before _begin until after _end: when the
+   change failed, _end takes the keywords it created out of the table
+   again (no message can use them), keeping the error. */
+void mailbox_keywords_begin(struct mailbox *box);
+void mailbox_keywords_end(struct mailbox *box, bool failed);
 
 /* Reads a current message (by the index) into out, with its separator
    parsed when mbox (return path). */

@@ -37,7 +37,8 @@ struct append_ctx {
 };
 
 /* Converts the public arguments; keywords are created in box's table
-   (that takes the lock itself, so call this before locking). */
+   (under the exclusive lock, after mailbox_keywords_begin, so a save
+   that fails takes them back). */
 static int
 save_prepare(struct mailbox *box, const struct store_append *msgs,
 	     unsigned int count, struct fmt_msg *out)
@@ -232,11 +233,13 @@ store_mailbox_append(struct mailbox *box, const struct store_append *msgs,
 	if (count == 0)
 		return 0;
 	fmsgs = i_malloc(count * sizeof(*fmsgs));
-	ret = save_prepare(box, msgs, count, fmsgs);
-	if (ret == 0)
-		ret = mailbox_lock(box, true, false);
+	ret = mailbox_lock(box, true, false);
 	if (ret == 0) {
-		ret = mailbox_append_locked(box, fmsgs, count, uids_r);
+		mailbox_keywords_begin(box);
+		ret = save_prepare(box, msgs, count, fmsgs);
+		if (ret == 0)
+			ret = mailbox_append_locked(box, fmsgs, count, uids_r);
+		mailbox_keywords_end(box, ret < 0);
 		mailbox_unlock(box);
 	}
 	free(fmsgs);
@@ -254,12 +257,14 @@ store_deliver(struct account *account, const char *mailbox_name,
 
 	if (mailbox_alloc(account, mailbox_name, &box) < 0)
 		return -1;
-	ret = save_prepare(box, msg, 1, &fmsg);
 	/* only the index header is read: cheap on huge mailboxes */
-	if (ret == 0)
-		ret = mailbox_lock(box, true, false);
+	ret = mailbox_lock(box, true, false);
 	if (ret == 0) {
-		ret = mailbox_append_locked(box, &fmsg, 1, &uid);
+		mailbox_keywords_begin(box);
+		ret = save_prepare(box, msg, 1, &fmsg);
+		if (ret == 0)
+			ret = mailbox_append_locked(box, &fmsg, 1, &uid);
+		mailbox_keywords_end(box, ret < 0);
 		mailbox_unlock(box);
 	}
 	mailbox_free(&box);
@@ -295,8 +300,9 @@ chunk_reset(struct copy_chunk *chunk)
 }
 
 /* Maps src's keyword bits to dest's table (creating names there). */
-static uint32_t
-copy_flags(struct mailbox *src, struct mailbox *dest, uint32_t flags)
+static int
+copy_flags(struct mailbox *src, struct mailbox *dest, uint32_t flags,
+	   uint32_t *flags_r)
 {
 	uint32_t out = flags & STORE_FLAGS_SYSTEM;
 	unsigned int i, kw;
@@ -310,6 +316,10 @@ copy_flags(struct mailbox *src, struct mailbox *dest, uint32_t flags)
 		} else if (mailbox_keyword_get(dest, src->meta.keywords[i],
 					       true, &kw) == 0) {
 			out |= STORE_FLAG_KEYWORD(kw);
+		} else if (store_error(NULL) != STORE_ERROR_NOT_POSSIBLE) {
+			/* account.info could not be written: the copy
+			   fails rather than lose the keyword */
+			return -1;
 		} else {
 			/* dest's keyword table is full: the keyword is lost
 			   in the copy, the message is not */
@@ -318,7 +328,8 @@ copy_flags(struct mailbox *src, struct mailbox *dest, uint32_t flags)
 			store_clear_error();
 		}
 	}
-	return out;
+	*flags_r = out;
+	return 0;
 }
 
 /* Adds src's record rec to the chunk: a hard link between .mdir
@@ -329,12 +340,15 @@ chunk_add(struct copy_chunk *chunk, struct mailbox *src, int src_fd,
 {
 	struct fmt_msg *f = &chunk->msgs[chunk->n];
 	buf_t *buf = &chunk->bufs[chunk->n];
+	uint32_t flags;
 
+	if (copy_flags(src, dest, rec->flags, &flags) < 0)
+		return -1;
 	memset(f, 0, sizeof(*f));
 	buf_init(buf);
 	chunk->strs[chunk->n] = NULL;
 	chunk->pos[chunk->n] = pos;
-	f->flags = copy_flags(src, dest, rec->flags);
+	f->flags = flags;
 	f->internal_date = rec->internal_date;
 	if (src->format == MAILBOX_FORMAT_MDIR &&
 	    dest->format == MAILBOX_FORMAT_MDIR) {
@@ -489,9 +503,11 @@ copy_or_move(struct mailbox *box, const uint32_t *uids, unsigned int count,
 		return 0;
 	if (copy_lock(box, dest, &saved) < 0)
 		return -1;
+	mailbox_keywords_begin(dest);
 	ret = copy_locked(box, uids, count, dest, dest_uids_r);
 	if (ret == 0 && move)
 		ret = move_expunge(box, uids, count, dest_uids_r);
+	mailbox_keywords_end(dest, ret < 0);
 	copy_unlock(box, dest, saved);
 	return ret;
 }

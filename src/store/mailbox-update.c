@@ -245,13 +245,19 @@ store_mailbox_update_flags(struct mailbox *box, const uint32_t *uids,
 	int ret;
 
 	flags &= STORE_FLAGS_SYSTEM;
-	if (keyword_bits(box, keywords, mode != STORE_FLAGS_REMOVE,
-			 &flags) < 0)
-		return -1;
 	if (count == 0)
-		return 0;
+		return keyword_bits(box, keywords, mode != STORE_FLAGS_REMOVE,
+				    &flags);
 	if (mailbox_lock(box, true, true) < 0)
 		return -1;
+	/* under the lock: a change that fails takes its keywords back */
+	mailbox_keywords_begin(box);
+	if (keyword_bits(box, keywords, mode != STORE_FLAGS_REMOVE,
+			 &flags) < 0) {
+		mailbox_keywords_end(box, true);
+		mailbox_unlock(box);
+		return -1;
+	}
 	sorted = uids_sorted(uids, &count);
 	collect_changes(box, sorted, count, mode, flags, unchangedsince,
 			failed_r, &ch);
@@ -269,6 +275,7 @@ store_mailbox_update_flags(struct mailbox *box, const uint32_t *uids,
 		else
 			box->hdr_valid = false;
 	}
+	mailbox_keywords_end(box, ret < 0);
 	mailbox_unlock(box);
 	flag_change_free(&ch);
 	free(sorted);

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -337,6 +338,9 @@ mailbox_keyword_get(struct mailbox *box, const char *name, bool create,
 						       &box->meta);
 			if (ret < 0)
 				(void)mailbox_meta_load(box);
+			else if (box->keywords_tracking &&
+				 box->keywords_undo > (unsigned int)i)
+				box->keywords_undo = (unsigned int)i;
 		}
 	}
 	account_unlock(box->account);
@@ -344,6 +348,39 @@ mailbox_keyword_get(struct mailbox *box, const char *name, bool create,
 		return -1;
 	*index_r = (unsigned int)i;
 	return 0;
+}
+
+void
+mailbox_keywords_begin(struct mailbox *box)
+{
+	i_assert(box->account->lock_exclusive);
+	box->keywords_tracking = true;
+	box->keywords_undo = UINT_MAX;
+}
+
+void
+mailbox_keywords_end(struct mailbox *box, bool failed)
+{
+	enum store_error code;
+	const char *text;
+	char *saved;
+
+	box->keywords_tracking = false;
+	if (!failed || box->keywords_undo >= box->meta.keyword_count)
+		return;
+	code = store_error(&text);
+	saved = i_strdup(text);
+	while (box->meta.keyword_count > box->keywords_undo) {
+		box->meta.keyword_count--;
+		i_free(box->meta.keywords[box->meta.keyword_count]);
+	}
+	if (account_mailbox_meta_set(box->account, box->name,
+				     &box->meta) < 0) {
+		log_warnx("%s: keywords of a failed change stay", box->path);
+		(void)mailbox_meta_load(box);
+	}
+	store_set_error(code, "%s", saved);
+	free(saved);
 }
 
 int

@@ -684,6 +684,114 @@ test_append_all_or_nothing(void **state)
 	store_mailbox_close(&box);
 }
 
+/* ---- a change that fails changes nothing (in-process sweeps) ---- */
+
+struct sweep {
+	struct mailbox *box, *dest;
+	uint32_t uids[4];
+};
+
+static const char *const sweep_kws[] = { "new1", "new2", NULL };
+
+static int
+sweep_append(struct store_test *st, void *context)
+{
+	struct sweep *s = context;
+	struct store_append msgs[2];
+	uint32_t uids[2];
+
+	make_append(msgs, 2);
+	msgs[1].keywords = sweep_kws;
+	return store_mailbox_append(s->box, msgs, 2, uids);
+}
+
+static int
+sweep_flags(struct store_test *st, void *context)
+{
+	struct sweep *s = context;
+	static const char *const kws[] = { "flagkw", NULL };
+
+	return store_mailbox_update_flags(s->box, s->uids, 2, STORE_FLAGS_ADD,
+					  STORE_FLAG_FLAGGED, kws, 0, NULL);
+}
+
+static int
+sweep_copy(struct store_test *st, void *context)
+{
+	struct sweep *s = context;
+	uint32_t dest_uids[2];
+	return store_mailbox_copy(s->box, s->uids + 2, 2, s->dest, dest_uids);
+}
+
+static int
+sweep_expunge(struct store_test *st, void *context)
+{
+	struct sweep *s = context;
+
+	return store_mailbox_expunge(s->box, s->uids, 1, NULL);
+}
+
+/* Brings both views and indexes up to date, so that no repair is
+   pending when an attempt starts. */
+static int
+sweep_settle(struct store_test *st, void *context)
+{
+	struct sweep *s = context;
+
+	if (store_mailbox_sync(s->box, 0, NULL) < 0 ||
+	    store_mailbox_sync(s->dest, 0, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/* Appends, flag changes, copies and expunges made to fail at each of
+   their file operations in turn leave the files as they were,
+   account.info included (but for counters that only grow): keywords
+   they created are taken back, an expunge whose directory fsync failed
+   puts the messages back. */
+static void
+test_failures_change_nothing(void **state)
+{
+	struct box_test *t = *state;
+	struct sweep s;
+	unsigned int kw;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(store_mailbox_create(t->account, "Dest", t->format,
+					      NULL), 0);
+	s.box = open_box(t, "Box");
+	s.dest = open_box(t, "Dest");
+	append_n(s.box, 4, s.uids);
+	assert_int_equal(store_mailbox_update_flags(s.box, s.uids + 2, 2,
+		STORE_FLAGS_ADD, 0, sweep_kws + 1, 0, NULL), 0);
+
+	/* each is one "any" sweep; "fsync" first fails the account.info
+	   write of a new keyword (file, directory), then the steps after */
+	assert_true(store_test_fault_sweep_settled(&t->st, "any",
+		sweep_append, sweep_settle, &s) >= 3);
+	assert_true(store_test_fault_sweep_settled(&t->st, "fsync",
+		sweep_flags, sweep_settle, &s) >= 3);
+	assert_int_equal(store_mailbox_keyword_lookup(s.box, "flagkw", false,
+						      &kw), 0);
+	assert_true(store_test_fault_sweep_settled(&t->st, "fsync",
+		sweep_copy, sweep_settle, &s) >= 3);
+	assert_int_equal(store_mailbox_keyword_lookup(s.dest, "new2", false,
+						      &kw), 0);
+	assert_int_equal(kw, 0);
+	assert_int_equal(store_mailbox_update_flags(s.box, s.uids, 1,
+		STORE_FLAGS_ADD, STORE_FLAG_DELETED, NULL, 0, NULL), 0);
+	assert_true(store_test_fault_sweep_settled(&t->st, "any",
+		sweep_expunge, sweep_settle, &s) >= 3);
+	assert_int_equal(store_mailbox_sync(s.box, 0, NULL), 0);
+	assert_int_equal(store_mailbox_count(s.box), 4);
+	assert_int_equal(store_mailbox_sync(s.dest, 0, NULL), 0);
+	assert_int_equal(store_mailbox_count(s.dest), 2);
+	store_mailbox_close(&s.dest);
+	store_mailbox_close(&s.box);
+	assert_clean(t, "Box");
+	assert_clean(t, "Dest");
+}
+
 /* Several processes deliver, flag and expunge on one mailbox at once;
    afterwards every delivery is there once and check is clean. */
 #define CONC_PROCS 4
@@ -788,6 +896,7 @@ main(int argc, char **argv)
 		BOTH(test_two_handles),
 		BOTH(test_append_all_or_nothing),
 		BOTH(test_concurrent_processes),
+		BOTH(test_failures_change_nothing),
 	};
 #undef BOTH
 
