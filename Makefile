@@ -44,7 +44,8 @@ fuzz:
 	fuzz/run.sh $(FUZZ_BUILD) $${FUZZ_SECONDS:-60}
 
 crash: all
-	tests/store/crash.py --build $(BUILD) --rounds $${CRASH_ROUNDS:-200}
+	/usr/bin/python3 tests/crash/crash_harness.py --build $(BUILD) \
+		--rounds $${CRASH_ROUNDS:-200}
 
 format:
 	clang-format -i src/*/*.c src/*/*.h
