@@ -470,13 +470,13 @@ copy_unlock(struct mailbox *src, struct mailbox *dest, struct account *saved)
 		dest->account = saved;
 }
 
-/* The copies are durable: now the originals go (their UIDs are those
-   with a copy). */
+/* Expunges from box the uids[i] whose message was copied (dest_uids[i]
+   not 0): the originals of a move, or (uids = dest_uids) the copies. */
 static int
 move_expunge(struct mailbox *box, const uint32_t *uids, unsigned int count,
 	     const uint32_t *dest_uids)
 {
-	uint32_t *moved = i_malloc(count * sizeof(*moved));
+	uint32_t *moved = i_malloc((count + 1) * sizeof(*moved));
 	unsigned int i, n = 0;
 	int ret = 0;
 
@@ -492,6 +492,27 @@ move_expunge(struct mailbox *box, const uint32_t *uids, unsigned int count,
 	return ret;
 }
 
+/* The originals of a move could not be expunged: the copies go again
+   (their UIDs stay used), so the failed move changes nothing. Should
+   that fail too the messages are in both mailboxes, never in neither.
+   The error of the failed expunge stays. */
+static void
+move_undo(struct mailbox *dest, const uint32_t *dest_uids,
+	  unsigned int count)
+{
+	enum store_error code;
+	const char *text;
+	char *saved;
+
+	code = store_error(&text);
+	saved = i_strdup(text);
+	if (move_expunge(dest, dest_uids, count, dest_uids) < 0)
+		log_warnx("%s: a failed move leaves its copies here",
+			  dest->path);
+	store_set_error(code, "%s", saved);
+	free(saved);
+}
+
 static int
 copy_or_move(struct mailbox *box, const uint32_t *uids, unsigned int count,
 	     struct mailbox *dest, uint32_t *dest_uids_r, bool move)
@@ -505,8 +526,12 @@ copy_or_move(struct mailbox *box, const uint32_t *uids, unsigned int count,
 		return -1;
 	mailbox_keywords_begin(dest);
 	ret = copy_locked(box, uids, count, dest, dest_uids_r);
-	if (ret == 0 && move)
-		ret = move_expunge(box, uids, count, dest_uids_r);
+	if (ret == 0 && move &&
+	    move_expunge(box, uids, count, dest_uids_r) < 0) {
+		move_undo(dest, dest_uids_r, count);
+		memset(dest_uids_r, 0, count * sizeof(*dest_uids_r));
+		ret = -1;
+	}
 	mailbox_keywords_end(dest, ret < 0);
 	copy_unlock(box, dest, saved);
 	return ret;

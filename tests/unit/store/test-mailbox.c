@@ -724,6 +724,15 @@ sweep_copy(struct store_test *st, void *context)
 }
 
 static int
+sweep_move(struct store_test *st, void *context)
+{
+	struct sweep *s = context;
+	uint32_t dest_uids[1];
+
+	return store_mailbox_move(s->box, s->uids + 1, 1, s->dest, dest_uids);
+}
+
+static int
 sweep_expunge(struct store_test *st, void *context)
 {
 	struct sweep *s = context;
@@ -744,11 +753,11 @@ sweep_settle(struct store_test *st, void *context)
 	return 0;
 }
 
-/* Appends, flag changes, copies and expunges made to fail at each of
-   their file operations in turn leave the files as they were,
-   account.info included (but for counters that only grow): keywords
-   they created are taken back, an expunge whose directory fsync failed
-   puts the messages back. */
+/* Appends, flag changes, copies, moves and expunges made to fail at each
+   of their file operations in turn leave the files as they were,
+   account.info included: keywords they created are taken back, a move
+   whose expunge failed takes its copies back, an expunge whose
+   directory fsync failed puts the messages back. */
 static void
 test_failures_change_nothing(void **state)
 {
@@ -778,6 +787,8 @@ test_failures_change_nothing(void **state)
 	assert_int_equal(store_mailbox_keyword_lookup(s.dest, "new2", false,
 						      &kw), 0);
 	assert_int_equal(kw, 0);
+	assert_true(store_test_fault_sweep_settled(&t->st, "any",
+		sweep_move, sweep_settle, &s) >= 6);
 	assert_int_equal(store_mailbox_update_flags(s.box, s.uids, 1,
 		STORE_FLAGS_ADD, STORE_FLAG_DELETED, NULL, 0, NULL), 0);
 	assert_true(store_test_fault_sweep_settled(&t->st, "any",
@@ -785,7 +796,7 @@ test_failures_change_nothing(void **state)
 	assert_int_equal(store_mailbox_sync(s.box, 0, NULL), 0);
 	assert_int_equal(store_mailbox_count(s.box), 4);
 	assert_int_equal(store_mailbox_sync(s.dest, 0, NULL), 0);
-	assert_int_equal(store_mailbox_count(s.dest), 2);
+	assert_int_equal(store_mailbox_count(s.dest), 3);
 	store_mailbox_close(&s.dest);
 	store_mailbox_close(&s.box);
 	assert_clean(t, "Box");
