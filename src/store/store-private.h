@@ -164,7 +164,9 @@ int store_remove_tree(const char *path);
    starting with '.' are never accounts, domains or mailboxes. Caller
    frees. */
 char *store_temp_path(const char *dir, const char *what);
-/* Removes leftover temp entries of dead processes in dir. */
+/* Removes leftover temp entries of dead processes in dir: our hidden
+   temp names, and the "FILE.tmp.PID.TID" files of vfs_write_file_atomic
+   (a process killed while writing account.info, settings). */
 void store_cleanup_temp(const char *dir);
 
 /* Appends name (taken over) to a names array; sorts one (strcmp). */

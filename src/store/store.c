@@ -434,18 +434,52 @@ store_temp_path(const char *dir, const char *what)
 			       atomic_fetch_add(&temp_counter, 1), what);
 }
 
-/* Whether a temp entry name belongs to a process that is gone. */
 static bool
-temp_name_is_stale(const char *name)
+pid_is_gone(long pid)
 {
-	long pid;
-
-	if (strncmp(name, STORE_TEMP_PREFIX, strlen(STORE_TEMP_PREFIX)) != 0)
-		return false;
-	pid = strtol(name + strlen(STORE_TEMP_PREFIX), NULL, 10);
 	if (pid <= 0 || pid == (long)getpid())
 		return false;
 	return kill((pid_t)pid, 0) == -1 && errno == ESRCH;
+}
+
+/* The pid in a vfs_write_file_atomic temp name "FILE.tmp.PID.TID" (TID
+   in hex, to the end), or 0 when name is not one. */
+static long
+atomic_temp_pid(const char *name)
+{
+	const char *p = strstr(name, ".tmp."), *next;
+	char *end;
+	long pid = 0;
+
+	for (; p != NULL; p = next) {
+		next = strstr(p + 1, ".tmp.");
+		pid = strtol(p + 5, &end, 10);
+		if (end != p + 5 && *end == '.' && end[1] != '\0' &&
+		    strspn(end + 1, "0123456789abcdef") == strlen(end + 1))
+			return pid;
+	}
+	return 0;
+}
+
+/* Whether dir/name is a temp entry of a process that is gone: ours
+   (".tmp-PID-..."), or a file vfs_write_file_atomic left when killed. */
+static bool
+temp_entry_is_stale(const char *dir, const char *name)
+{
+	struct stat st;
+	char *path;
+	bool file;
+
+	if (strncmp(name, STORE_TEMP_PREFIX, strlen(STORE_TEMP_PREFIX)) == 0)
+		return pid_is_gone(strtol(name + strlen(STORE_TEMP_PREFIX),
+					  NULL, 10));
+	if (!pid_is_gone(atomic_temp_pid(name)))
+		return false;
+	/* A directory may be a mailbox hierarchy node named like that. */
+	path = i_strdup_printf("%s/%s", dir, name);
+	file = lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+	free(path);
+	return file;
 }
 
 void
@@ -458,7 +492,7 @@ store_cleanup_temp(const char *dir)
 	if ((dirp = opendir(dir)) == NULL)
 		return;
 	while ((d = readdir(dirp)) != NULL) {
-		if (!temp_name_is_stale(d->d_name))
+		if (!temp_entry_is_stale(dir, d->d_name))
 			continue;
 		path = i_strdup_printf("%s/%s", dir, d->d_name);
 		log_info("removing leftover %s", path);

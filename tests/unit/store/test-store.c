@@ -186,6 +186,35 @@ test_temp_cleanup(void **state)
 	store_cleanup_temp(dir);
 	assert_false(store_test_exists(t, name));
 	free(name);
+
+	/* a file vfs_write_file_atomic left when killed: removed; names
+	   that only look alike, a directory (a hierarchy node could be
+	   named so) and our own temp file: kept */
+	name = i_strdup_printf("Accounts/a.info.tmp.%ld.7f3a", (long)pid);
+	store_test_write(t, name, "old");
+	tmp = i_strdup_printf("Accounts/x.tmp.%ld.7f3a.mbox", (long)pid);
+	store_test_write(t, tmp, "mailbox");
+	free(tmp);
+	tmp = i_strdup_printf("Accounts/y.tmp.%ld.7f3a", (long)pid);
+	store_test_mkdir(t, tmp);
+	free(tmp);
+	tmp = i_strdup_printf("Accounts/b.info.tmp.%ld.7f3a",
+			      (long)getpid());
+	store_test_write(t, tmp, "mine");
+	free(tmp);
+	store_cleanup_temp(dir);
+	assert_false(store_test_exists(t, name));
+	free(name);
+	name = i_strdup_printf("Accounts/x.tmp.%ld.7f3a.mbox", (long)pid);
+	assert_true(store_test_exists(t, name));
+	free(name);
+	name = i_strdup_printf("Accounts/y.tmp.%ld.7f3a", (long)pid);
+	assert_true(store_test_is_dir(t, name));
+	free(name);
+	name = i_strdup_printf("Accounts/b.info.tmp.%ld.7f3a",
+			       (long)getpid());
+	assert_true(store_test_exists(t, name));
+	free(name);
 	free(dir);
 }
 
