@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mailbox-check.c: verifying a mailbox (store_mailbox_check), rebuilding
- * its index on request (store_mailbox_reindex), and creating and
- * deleting a mailbox's files for store-mailbox-list.c. Check only reads:
+ * its index on request (store_mailbox_reindex), and creating a
+ * mailbox's files for store-mailbox-list.c (which deletes a mailbox by
+ * renaming it aside, see delete_mailbox there). Check only reads:
  * what a crash normally leaves behind (a torn .mbox tail, .mdir temp
  * files, a stale index) is noted, since the next open repairs it; what
  * no crash can cause (unparsable records, duplicate or descending UIDs,
@@ -13,7 +14,6 @@
 #include "log.h"
 #include "vfs.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -222,7 +222,7 @@ store_mailbox_reindex(struct account *account, const char *name)
 }
 
 /* ------------------------------------------------------------------ */
-/* creating and deleting the files                                      */
+/* creating the files                                                   */
 /* ------------------------------------------------------------------ */
 
 static int
@@ -274,83 +274,6 @@ mailbox_files_create(struct account *account, const char *name,
 	}
 	ret = 0;
 out:
-	free(path);
-	free(index_path);
-	return ret;
-}
-
-/* Removes the entries of a directory and the directory. */
-static int
-remove_dir(const char *path)
-{
-	struct dirent *de;
-	DIR *d = opendir(path);
-	int ret = 0;
-
-	if (d == NULL)
-		return errno == ENOENT ? 0 :
-			store_set_syscall_error("opendir", path);
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (vfs_unlinkat(dirfd(d), de->d_name, 0) == -1 &&
-		    errno != ENOENT) {
-			ret = store_set_syscall_error("unlink", path);
-			break;
-		}
-	}
-	closedir(d);
-	if (ret == 0 && vfs_rmdir(path) == -1 && errno != ENOENT)
-		ret = store_set_syscall_error("rmdir", path);
-	return ret;
-}
-
-/*
- * A .mdir is first renamed away, so that it disappears at once and a
- * crash half-way never leaves a half-emptied mailbox under its name.
- */
-static int
-delete_mdir(const char *path)
-{
-	char *gone = i_strdup_printf("%s.deleted", path);
-	int ret = 0;
-
-	if (remove_dir(gone) < 0) {
-		ret = -1;
-	} else if (vfs_rename(path, gone) == -1) {
-		ret = errno == ENOENT ?
-			store_set_error(STORE_ERROR_NOT_FOUND,
-					"%s does not exist", path) :
-			store_set_syscall_error("rename", path);
-	}
-	if (ret == 0 && vfs_fsync_parent(path) == -1)
-		ret = store_set_syscall_error("fsync", path);
-	if (ret == 0)
-		ret = remove_dir(gone);
-	free(gone);
-	return ret;
-}
-
-int
-mailbox_files_delete(struct account *account, const char *name,
-		     enum mailbox_format format)
-{
-	char *path = account_mailbox_path(account, name, format);
-	char *index_path = account_mailbox_index_path(account, name, format);
-	int ret = 0;
-
-	if (format == MAILBOX_FORMAT_MDIR) {
-		ret = delete_mdir(path);
-	} else if (vfs_unlink(path) == -1) {
-		ret = errno == ENOENT ?
-			store_set_error(STORE_ERROR_NOT_FOUND,
-					"%s does not exist", path) :
-			store_set_syscall_error("unlink", path);
-	} else if (vfs_fsync_parent(path) == -1) {
-		ret = store_set_syscall_error("fsync", path);
-	}
-	if (ret == 0)
-		ret = remove_index(index_path);
 	free(path);
 	free(index_path);
 	return ret;

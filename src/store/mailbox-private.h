@@ -14,7 +14,7 @@
  *   mailbox-sync.c    store_mailbox_sync (diffing the view)
  *   mailbox-save.c    append, deliver, copy, move
  *   mailbox-update.c  flags, keywords, expunge
- *   mailbox-check.c   check, reindex, mailbox_files_create/delete
+ *   mailbox-check.c   check, reindex, mailbox_files_create
  *
  * The byte-exact formats are in docs/storage-format.md; the index format
  * (version MAILBOX_INDEX_VERSION) is repeated here because this header

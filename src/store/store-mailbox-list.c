@@ -2,10 +2,11 @@
 /*
  * store-mailbox-list.c: the mailboxes of an account by name
  * (store-mailbox.h "mailbox management"): where their files are, listing,
- * create, delete, rename, classes and subscriptions. The files of one
- * mailbox are made and removed by mailbox.c (mailbox_files_create/
- * _delete); this file decides names, hierarchy directories and the
- * per-mailbox entries of account.info (store-info.c).
+ * create, delete, rename, classes and subscriptions. The files of a new
+ * mailbox are made by mailbox-check.c (mailbox_files_create); this file
+ * decides names, hierarchy directories and the per-mailbox entries of
+ * account.info (store-info.c), and deletes and renames mailboxes so
+ * that one that fails changes nothing.
  *
  * In a multi-mailbox account "Work/Projects" is Work/Projects.mbox (or
  * the directory Work/Projects.mdir/) under NAME.macnt/; "Work/" is a plain

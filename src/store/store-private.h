@@ -110,10 +110,9 @@ uint32_t account_new_uidvalidity(struct account *account);
    the first component ("inbox/x" -> "INBOX/x"). Caller frees. */
 char *store_mailbox_name_normalize(const char *name);
 
-/* Format-level operations used by store-mailbox-list.c. */
+/* Creates a mailbox's empty file or .mdir directory durably (for
+   store-mailbox-list.c; deleting is a rename aside there). */
 int mailbox_files_create(struct account *account, const char *name,
-			 enum mailbox_format format);
-int mailbox_files_delete(struct account *account, const char *name,
 			 enum mailbox_format format);
 
 /* ---- store core helpers (store.c, store-name.c, store-account.c) ---- */
