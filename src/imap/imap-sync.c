@@ -136,7 +136,12 @@ imap_sync_run(struct imap_conn *conn, enum imap_sync sync)
 		imap_sync_append_modseq(conn, out, &msgs[seq - 1]);
 		buf_append_str(out, ")\r\n");
 	}
-	imap_sync_take_view(conn);
+	/* The client's numbering changes only with expunges and new
+	   messages; otherwise keep the copy (a big mailbox's UID list is
+	   not copied after every command). */
+	if (removed > 0 || res.expunged.count > 0 || res.new_count > 0 ||
+	    count != conn->uid_count)
+		imap_sync_take_view(conn);
 	store_mailbox_sync_result_free(&res);
 	return 0;
 }
