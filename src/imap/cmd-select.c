@@ -43,6 +43,7 @@ select_run(struct imap_conn *conn)
 	conn->readonly = readonly;
 	conn->state = IMAP_STATE_SELECTED;
 	store_mailbox_get_status(conn->box, &st);
+	conn->uidvalidity = st.uidvalidity;
 	imap_sync_take_view(conn);
 	imap_sync_append_flag_lists(conn, out);
 	count = store_mailbox_count(conn->box);

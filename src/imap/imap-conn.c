@@ -311,10 +311,11 @@ job_done(void *context)
 	conn->waiting = false;
 	if (conn->job_done != NULL)
 		conn->job_done(conn);
-	if (conn->tagged != NULL) {
+	/* After "* BYE" (the selected mailbox went away) no tagged
+	   reply: the session ends. */
+	if (conn->tagged != NULL && conn->state != IMAP_STATE_LOGOUT)
 		imap_conn_tagged(conn, "%s", conn->tagged);
-		i_free(conn->tagged);
-	}
+	i_free(conn->tagged);
 	if (conn->state == IMAP_STATE_LOGOUT) {
 		imap_conn_close(conn);
 		return;

@@ -91,6 +91,8 @@ idle_check_done(void *context)
 	if (conn->job_out.len > 0)
 		imap_conn_write(conn, conn->job_out.data, conn->job_out.len);
 	buf_reset(&conn->job_out);
+	if (conn->state == IMAP_STATE_LOGOUT && !conn->closing)
+		imap_conn_close(conn);
 	if (!conn->closing && conn->input == IMAP_INPUT_IDLE) {
 		idle_watch(conn);
 		if (conn->idle_recheck) {

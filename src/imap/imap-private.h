@@ -145,6 +145,7 @@ struct imap_conn {
 	char *user;
 	/* SELECTED. */
 	struct mailbox *box;
+	uint32_t uidvalidity;
 	bool readonly;
 	/* keywords already announced in FLAGS */
 	unsigned int keywords_sent;

@@ -90,6 +90,17 @@ imap_sync_take_view(struct imap_conn *conn)
 	conn->uid_count = count;
 }
 
+/* The selected mailbox was deleted (or replaced) by someone else: the
+   client's numbering cannot be kept, so the session ends, as in
+   Dovecot. */
+static void
+mailbox_gone(struct imap_conn *conn)
+{
+	buf_append_str(&conn->job_out, "* BYE Selected mailbox was deleted, "
+		       "have to disconnect.\r\n");
+	conn->state = IMAP_STATE_LOGOUT;
+}
+
 int
 imap_sync_run(struct imap_conn *conn, enum imap_sync sync)
 {
@@ -99,10 +110,23 @@ imap_sync_run(struct imap_conn *conn, enum imap_sync sync)
 	unsigned int i, removed = 0, count;
 	uint32_t seq;
 
+	struct mailbox_status st;
+	const char *text;
+
 	memset(&res, 0, sizeof(res));
 	if (store_mailbox_sync(conn->box, sync == IMAP_SYNC_NO_EXPUNGES ?
-			       MAILBOX_SYNC_FLAG_NO_EXPUNGES : 0, &res) < 0)
+			       MAILBOX_SYNC_FLAG_NO_EXPUNGES : 0, &res) < 0) {
+		if (store_error(&text) == STORE_ERROR_NOT_FOUND)
+			mailbox_gone(conn);
 		return -1;
+	}
+	store_mailbox_get_status(conn->box, &st);
+	if (st.uidvalidity != conn->uidvalidity) {
+		/* deleted and created again under the same name */
+		store_mailbox_sync_result_free(&res);
+		mailbox_gone(conn);
+		return -1;
+	}
 	for (i = 0; i < res.expunged.count; i++) {
 		uint32_t *p = bsearch(&res.expunged.uids[i], conn->uids,
 				      conn->uid_count, sizeof(uint32_t),

@@ -113,3 +113,28 @@ def test_concurrent_appenders_agree(imap):
     lines = watcher.cmd("f", "FETCH 1:* (UID)")
     uids = [int(l.split()[4].rstrip(")")) for l in lines[:-1]]
     assert uids == sorted(uids) and len(set(uids)) == 40
+
+
+def test_selected_mailbox_deleted_elsewhere(imap, accounts):
+    accounts.ok("mailbox", "create", "alice", "Box")
+    a = Raw(imap)
+    a.login()
+    a.cmd("s", "SELECT Box")
+    b = Raw(imap)
+    b.login()
+    assert b.cmd("d", "DELETE Box") == ["d OK DELETE completed."]
+    a.send("n NOOP\r\n")
+    assert a.line() == "* BYE Selected mailbox was deleted, have to " \
+                       "disconnect."
+    assert a.closed()
+    # Deleted and created again: a new UIDVALIDITY, the same end.
+    b.cmd("c", "CREATE Box")
+    a2 = Raw(imap)
+    a2.login()
+    a2.cmd("s", "SELECT Box")
+    a2.send("i IDLE\r\n")
+    assert a2.line() == "+ idling"
+    b.cmd("d2", "DELETE Box")
+    b.cmd("c2", "CREATE Box")
+    assert a2.line().startswith("* BYE Selected mailbox was deleted")
+    assert a2.closed()
