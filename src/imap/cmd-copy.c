@@ -58,7 +58,7 @@ copy_run(struct imap_conn *conn)
 	int ret;
 
 	if (imap_seqset_resolve(&ctx->set, conn->uid, conn->uids,
-				conn->uid_count, &uids) < 0) {
+				conn->uid_count, &conn->searchres, &uids) < 0) {
 		imap_job_tagged(conn, "BAD Invalid sequence set: beyond the "
 				"last message.");
 		return;

@@ -369,7 +369,8 @@ fetch_run(struct imap_conn *conn)
 	if (!ctx->started) {
 		ctx->started = true;
 		if (imap_seqset_resolve(&ctx->set, conn->uid, conn->uids,
-					conn->uid_count, &ctx->uids) < 0) {
+					conn->uid_count, &conn->searchres,
+					&ctx->uids) < 0) {
 			imap_job_tagged(conn, "BAD Invalid sequence set: "
 					"beyond the last message.");
 			return;

@@ -2,7 +2,7 @@
 /*
  * cmd-search.c: SEARCH and UID SEARCH (RFC 3501 §6.4.4) with every key
  * of RFC 3501 and MODSEQ (RFC 7162 §3.1.5), and ESEARCH's RETURN (MIN
- * MAX COUNT ALL) (RFC 4731). The program is parsed on the
+ * MAX COUNT ALL) (RFC 4731) and SAVE with "$" (SEARCHRES, RFC 5182). The program is parsed on the
  * loop thread into a tree (a bad key is BAD before any store work) and
  * evaluated per message on a worker; messages are read and MIME-parsed
  * only for keys that need their text. Header keys match the field
@@ -57,6 +57,7 @@ struct search_key {
 #define RET_MAX 0x02u
 #define RET_COUNT 0x04u
 #define RET_ALL 0x08u
+#define RET_SAVE 0x10u          /* SEARCHRES (RFC 5182) */
 
 struct search_ctx {
 	struct search_key *root;
@@ -454,6 +455,10 @@ match_set(struct search_msg *sm, const struct search_key *key)
 		conn->uid_count;
 	unsigned int i;
 
+	if (key->set.dollar)
+		return bsearch(&sm->msg->uid, conn->searchres.uids,
+			       conn->searchres.count, sizeof(uint32_t),
+			       imap_uid_cmp) != NULL;
 	for (i = 0; i < key->set.count; i++) {
 		uint32_t a = key->set.ranges[i].first;
 		uint32_t b = key->set.ranges[i].last;
@@ -569,7 +574,7 @@ search_run(struct imap_conn *conn)
 	struct search_ctx *ctx = conn->job_ctx;
 	const struct store_msg *msgs = store_mailbox_msgs(conn->box);
 	struct search_msg sm = { .conn = conn };
-	struct uid_array hits = { 0 };
+	struct uid_array hits = { 0 }, saved = { 0 };
 	unsigned int i;
 	uint32_t seq;
 	uint64_t highest = 0;
@@ -586,10 +591,18 @@ search_run(struct imap_conn *conn)
 				      i + 1);
 			if (sm.msg->modseq > highest)
 				highest = sm.msg->modseq;
+			if ((ctx->ret & RET_SAVE) != 0)
+				uid_array_add(&saved, conn->uids[i]);
 		}
 		mime_message_free(&sm.mime);
 	}
-	if (ctx->esearch) {
+	if ((ctx->ret & RET_SAVE) != 0) {
+		uid_array_free(&conn->searchres);
+		conn->searchres = saved;
+	}
+	if (ctx->ret == RET_SAVE) {
+		/* RFC 5182 §2.4: SAVE alone answers nothing untagged */
+	} else if (ctx->esearch) {
 		append_esearch(conn, ctx, &hits);
 		if (ctx->modseq && hits.count > 0) {
 			/* before the CRLF: RFC 7162 §3.1.5 */
@@ -635,6 +648,7 @@ parse_return(const struct imap_arg *arg, struct search_ctx *ctx)
 	} opts[] = {
 		{ "MIN", RET_MIN }, { "MAX", RET_MAX },
 		{ "COUNT", RET_COUNT }, { "ALL", RET_ALL },
+		{ "SAVE", RET_SAVE },
 	};
 	const struct imap_arg *list;
 	unsigned int count, i, j;
@@ -654,7 +668,7 @@ parse_return(const struct imap_arg *arg, struct search_ctx *ctx)
 		ctx->ret |= opts[j].bit;
 	}
 	ctx->esearch = true;
-	if (ctx->ret == 0)
+	if ((ctx->ret & ~RET_SAVE) == 0 && ctx->ret != RET_SAVE)
 		ctx->ret = RET_ALL;
 	return 0;
 }

@@ -19,6 +19,8 @@ unselect(struct imap_conn *conn)
 	store_mailbox_close(&conn->box);
 	i_free(conn->uids);
 	conn->uid_count = 0;
+	/* RFC 5182 §2.1: "$" is empty in a newly selected mailbox */
+	uid_array_free(&conn->searchres);
 	conn->keywords_sent = 0;
 	conn->readonly = false;
 	conn->state = IMAP_STATE_AUTHENTICATED;

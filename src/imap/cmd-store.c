@@ -123,7 +123,7 @@ store_run(struct imap_conn *conn)
 	uint32_t seq;
 
 	if (imap_seqset_resolve(&ctx->set, conn->uid, conn->uids,
-				conn->uid_count, &uids) < 0) {
+				conn->uid_count, &conn->searchres, &uids) < 0) {
 		imap_job_tagged(conn, "BAD Invalid sequence set: beyond the "
 				"last message.");
 		return;
@@ -259,7 +259,8 @@ expunge_run(struct imap_conn *conn)
 		return;
 	}
 	if (set != NULL && imap_seqset_resolve(set, true, conn->uids,
-					       conn->uid_count, &uids) < 0)
+					       conn->uid_count,
+					       &conn->searchres, &uids) < 0)
 		i_panic("UID sets always resolve");
 	if ((set == NULL || uids.count > 0) &&
 	    store_mailbox_expunge(conn->box, set == NULL ? NULL : uids.uids,

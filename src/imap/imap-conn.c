@@ -637,6 +637,7 @@ imap_conn_destroy(struct imap_conn **_conn)
 	}
 	free(conn->tagged);
 	free(conn->uids);
+	uid_array_free(&conn->searchres);
 	free(conn->delayed_reply);
 	free(conn->user);
 	free(conn->peer);

@@ -40,6 +40,7 @@
 #include "imap-server.h"
 #include "imap-parser.h"
 #include "buf.h"
+#include "store-mailbox.h"
 
 /* Client mistakes (BAD) per session before "* BYE" and close. */
 #define IMAP_ERRORS_MAX 20
@@ -153,6 +154,8 @@ struct imap_conn {
 	   updated by each sync. */
 	uint32_t *uids;
 	unsigned int uid_count;
+	/* SEARCHRES (RFC 5182): the UIDs SEARCH RETURN (SAVE) kept, "$" */
+	struct uid_array searchres;
 	/* Worker: UIDs whose flag changes the next sync does not report
 	   (STORE reports them itself, or not at all with .SILENT). */
 	const struct uid_array *sync_skip;

@@ -41,6 +41,10 @@ imap_seqset_parse(const char *str, struct imap_seqset *set_r)
 	unsigned int cap = 0;
 
 	memset(set_r, 0, sizeof(*set_r));
+	if (strcmp(str, "$") == 0) {
+		set_r->dollar = true;
+		return 0;
+	}
 	for (;;) {
 		if (parse_number(&p, &r.first) < 0)
 			goto fail;
@@ -79,6 +83,7 @@ imap_seqset_free(struct imap_seqset *set)
 {
 	i_free(set->ranges);
 	set->count = 0;
+	set->dollar = false;
 }
 
 int
@@ -109,11 +114,20 @@ lower_bound(const uint32_t *uids, unsigned int count, uint32_t uid)
 int
 imap_seqset_resolve(const struct imap_seqset *set, bool uid,
 		    const uint32_t *uids, unsigned int count,
-		    struct uid_array *out)
+		    const struct uid_array *saved, struct uid_array *out)
 {
 	unsigned char *mark;
 	unsigned int i, j, from, to;
 	uint32_t first, last, star;
+
+	if (set->dollar) {
+		for (i = 0; saved != NULL && i < saved->count; i++) {
+			if (bsearch(&saved->uids[i], uids, count,
+				    sizeof(uint32_t), imap_uid_cmp) != NULL)
+				uid_array_add(out, saved->uids[i]);
+		}
+		return 0;
+	}
 
 	/* "1:*" in an empty mailbox names nothing (as in Dovecot) */
 	if (!uid && count == 0)

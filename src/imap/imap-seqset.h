@@ -23,10 +23,13 @@ struct imap_seq_range {
 struct imap_seqset {
 	struct imap_seq_range *ranges;
 	unsigned int count;
+	/* "$": the saved search result (RFC 5182); no ranges */
+	bool dollar;
 };
 
 /* Parses str: 0 and *set_r (free with imap_seqset_free), or -1 when
-   it is not a valid sequence set (0 is never valid). */
+   it is not a valid sequence set (0 is never valid). "$" alone is the
+   saved search result (SEARCHRES). */
 int imap_seqset_parse(const char *str, struct imap_seqset *set_r);
 void imap_seqset_free(struct imap_seqset *set);
 
@@ -36,11 +39,12 @@ void imap_seqset_free(struct imap_seqset *set);
  * holds UIDs ('*' is the highest UID; UIDs not in the view are left
  * out); otherwise sequence numbers ('*' is count; nothing at all in an
  * empty view). Returns 0, or -1 when a sequence number is beyond count
- * (the client's mistake: BAD).
+ * (the client's mistake: BAD). For "$" the UIDs of saved (ascending; may
+ * be NULL) still in the view.
  */
 int imap_seqset_resolve(const struct imap_seqset *set, bool uid,
 			const uint32_t *uids, unsigned int count,
-			struct uid_array *out);
+			const struct uid_array *saved, struct uid_array *out);
 
 /* qsort/bsearch comparison of two uint32_t UIDs. */
 int imap_uid_cmp(const void *a, const void *b);

@@ -318,3 +318,29 @@ def test_condstore(imap, accounts):
     c2.login()
     assert c2.cmd("e", "ENABLE CONDSTORE") == ["* ENABLED CONDSTORE",
                                                "e OK ENABLE completed."]
+
+
+def test_searchres(imap, accounts):
+    for i in range(4):
+        deliver(accounts, "alice", message(f"m{i}"))
+    c = Raw(imap)
+    c.login()
+    assert "SEARCHRES" in c.cmd("c", "CAPABILITY")[0].split()
+    c.cmd("s", "SELECT INBOX")
+    c.cmd("f", "STORE 2:3 +FLAGS (\\Flagged)")
+    # SAVE alone: nothing untagged
+    assert c.cmd("a", "SEARCH RETURN (SAVE) FLAGGED") == [
+        "a OK SEARCH completed."]
+    assert c.cmd("b", "FETCH $ (UID)") == [
+        "* 2 FETCH (UID 2)", "* 3 FETCH (UID 3)", "b OK FETCH completed."]
+    assert c.cmd("d", "UID SEARCH RETURN (SAVE COUNT) UID $ SEEN") == [
+        '* ESEARCH (TAG "d") UID COUNT 0', "d OK UID SEARCH completed."]
+    assert c.cmd("e", "FETCH $ (UID)") == ["e OK FETCH completed."]
+    c.cmd("g", "SEARCH RETURN (SAVE) 1,4")
+    assert c.cmd("h", "UID STORE $ +FLAGS.SILENT (\\Deleted)") == [
+        "h OK UID STORE completed."]
+    assert c.cmd("i", "SEARCH DELETED") == ["* SEARCH 1 4",
+                                            "i OK SEARCH completed."]
+    c.cmd("u", "UNSELECT")
+    c.cmd("s2", "SELECT INBOX")
+    assert c.cmd("j", "FETCH $ (UID)") == ["j OK FETCH completed."]

@@ -31,7 +31,7 @@ resolve(const char *str, bool uid)
 
 	if (imap_seqset_parse(str, &set) < 0)
 		return "PARSE";
-	if (imap_seqset_resolve(&set, uid, view, N_ELEMENTS(view),
+	if (imap_seqset_resolve(&set, uid, view, N_ELEMENTS(view), NULL,
 				&out) < 0) {
 		imap_seqset_free(&set);
 		return "RANGE";
@@ -51,7 +51,7 @@ test_parse(void **state)
 {
 	static const char *const bad[] = {
 		"", "0", "1:0", "a", "1,", ",1", "1::2", "1:*:2", "4294967296",
-		"01", "1 2", "-1", "$",
+		"01", "1 2", "-1", "$,1", "1,$", "$:2",
 	};
 	unsigned int i;
 
@@ -87,15 +87,42 @@ test_uids(void **state)
 }
 
 static void
+test_saved_result(void **state)
+{
+	static uint32_t saved_uids[] = { 1, 5, 7, 11 };
+	struct uid_array saved = { saved_uids, 4, 4 };
+	struct imap_seqset set;
+	struct uid_array out = { 0 };
+
+	assert_int_equal(imap_seqset_parse("$", &set), 0);
+	assert_true(set.dollar);
+	/* only the saved UIDs still in the view */
+	assert_int_equal(imap_seqset_resolve(&set, false, view,
+					     N_ELEMENTS(view), &saved,
+					     &out), 0);
+	assert_int_equal(out.count, 2);
+	assert_int_equal(out.uids[0], 5);
+	assert_int_equal(out.uids[1], 7);
+	uid_array_free(&out);
+	assert_int_equal(imap_seqset_resolve(&set, true, view,
+					     N_ELEMENTS(view), NULL,
+					     &out), 0);
+	assert_int_equal(out.count, 0);
+	imap_seqset_free(&set);
+}
+
+static void
 test_empty_view(void **state)
 {
 	struct imap_seqset set;
 	struct uid_array out = { 0 };
 
 	assert_int_equal(imap_seqset_parse("1:*", &set), 0);
-	assert_int_equal(imap_seqset_resolve(&set, false, NULL, 0, &out), 0);
+	assert_int_equal(imap_seqset_resolve(&set, false, NULL, 0, NULL,
+					     &out), 0);
 	assert_int_equal(out.count, 0);
-	assert_int_equal(imap_seqset_resolve(&set, true, NULL, 0, &out), 0);
+	assert_int_equal(imap_seqset_resolve(&set, true, NULL, 0, NULL,
+					     &out), 0);
 	assert_int_equal(out.count, 0);
 	imap_seqset_free(&set);
 }
@@ -121,6 +148,7 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_sequence_numbers),
 		cmocka_unit_test(test_uids),
+		cmocka_unit_test(test_saved_result),
 		cmocka_unit_test(test_empty_view),
 		cmocka_unit_test(test_uidset_append),
 	};
