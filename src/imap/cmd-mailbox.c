@@ -184,11 +184,31 @@ delete_run(struct imap_conn *conn)
 		imap_job_tagged(conn, "OK DELETE completed.");
 }
 
+/* True when name is box's mailbox or one of its parents. */
+static bool
+is_selected_or_parent(struct imap_conn *conn, const char *name)
+{
+	const char *sel;
+	size_t len = strlen(name);
+
+	if (conn->box == NULL)
+		return false;
+	sel = store_mailbox_name(conn->box);
+	return strncmp(sel, name, len) == 0 &&
+		(sel[len] == '\0' || sel[len] == '/');
+}
+
 static void
 rename_run(struct imap_conn *conn)
 {
 	struct mailbox_cmd *ctx = conn->job_ctx;
 
+	if (is_selected_or_parent(conn, ctx->name)) {
+		/* The view would point at a name that is gone: the
+		   session leaves the selected state, as after DELETE. */
+		store_mailbox_close(&conn->box);
+		conn->state = IMAP_STATE_AUTHENTICATED;
+	}
 	if (store_mailbox_rename(conn->account, ctx->name, ctx->name2) < 0)
 		imap_job_store_error(conn, "RENAME");
 	else

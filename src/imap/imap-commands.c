@@ -413,8 +413,8 @@ imap_command_idle_line(struct imap_conn *conn, const char *line)
 static void
 cmd_uid(struct imap_conn *conn)
 {
-	const struct imap_arg *args = conn->cmd.args + 1;
-	unsigned int count = conn->cmd.arg_count - 1;
+	const struct imap_arg *args;
+	unsigned int count;
 	const char *verb;
 
 	if (conn->cmd.arg_count == 0 ||
@@ -422,6 +422,8 @@ cmd_uid(struct imap_conn *conn)
 		imap_conn_bad(conn, "UID needs a command.");
 		return;
 	}
+	args = conn->cmd.args + 1;
+	count = conn->cmd.arg_count - 1;
 	conn->uid = true;
 	if (strcasecmp(verb, "FETCH") == 0)
 		cmd_fetch_args(conn, args, count);

@@ -211,3 +211,22 @@ def test_enable_utf8_accept(imap):
     m = client(imap)
     assert "Caf&AOk-" in names(m)
     m.logout()
+
+
+def test_rename_or_delete_selected_mailbox(imap, accounts):
+    deliver(accounts, "alice", message("one"))
+    c = Raw(imap)
+    c.login()
+    c.cmd("c", "CREATE A/B")
+    c.cmd("s", "SELECT A/B")
+    assert c.cmd("r", "RENAME A Z") == ["r OK RENAME completed."]
+    assert c.cmd("f", "FETCH 1 FLAGS") == ["f BAD No mailbox selected."]
+    c.cmd("s2", "SELECT INBOX")
+    assert c.cmd("r2", "RENAME INBOX Old") == ["r2 OK RENAME completed."]
+    assert c.cmd("n", "NOOP") == ["n OK NOOP completed."]
+    c.cmd("s3", "SELECT Old")
+    assert c.cmd("d", "DELETE Old") == ["d OK DELETE completed."]
+    assert c.cmd("f2", "FETCH 1 FLAGS") == ["f2 BAD No mailbox selected."]
+    assert c.cmd("u", "UID") == ["u BAD No mailbox selected."]
+    c.cmd("s4", "SELECT INBOX")
+    assert c.cmd("u2", "UID")[-1] == "u2 BAD UID needs a command."
