@@ -26,6 +26,26 @@
 	"disallowed on non-secure (SSL/TLS) connections."
 #define ERR_AUTH_FAILED "NO [AUTHENTICATIONFAILED] Authentication failed."
 
+/* A user name as the client sent it, made safe for one log line:
+   control bytes become '?', at most 64 bytes (a literal may hold CR/LF).
+   Static storage: one use per log call. */
+static const char *
+log_name(const char *name)
+{
+	static char out[65];
+	size_t i;
+
+	if (name == NULL)
+		return "?";
+	for (i = 0; i < sizeof(out) - 1 && name[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		out[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	out[i] = '\0';
+	return out;
+}
+
 /* ---- CAPABILITY ---- */
 
 void
@@ -224,7 +244,7 @@ login_done(struct imap_conn *conn)
 		return;
 	default:
 		log_info("imap(%u): %s: login failed for %s", conn->id,
-			 conn->peer, conn->cmd.args[0].str);
+			 conn->peer, log_name(conn->cmd.args[0].str));
 		imap_conn_login_failed(conn, ERR_AUTH_FAILED);
 		return;
 	}
@@ -301,7 +321,7 @@ sasl_done(struct imap_conn *conn)
 		log_info("imap(%u): %s: AUTHENTICATE %s failed for %s: %s",
 			 conn->id, conn->peer,
 			 auth_mech_name(auth_request_mech(conn->auth)),
-			 user == NULL ? "?" : user,
+			 log_name(user),
 			 auth_request_reason(conn->auth));
 		imap_conn_login_failed(conn, conn->job_result ==
 				       AUTH_RESULT_FAIL ? ERR_AUTH_FAILED :

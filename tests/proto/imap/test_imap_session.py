@@ -205,3 +205,12 @@ def test_pipelined_commands_answered_in_order(imap):
     lines = c.until_tagged("d")
     tags = [l.split()[0] for l in lines if not l.startswith("*")]
     assert tags == ["a", "b", "c", "d"]
+
+
+def test_user_names_cannot_inject_log_lines(imap):
+    c = Raw(imap)
+    c.send(b"a LOGIN {23+}\r\nx\r\ncommune: forged line pw\r\n")
+    assert c.until_tagged("a")[-1].startswith("a NO [AUTHENTICATIONFAILED]")
+    log = imap.log()
+    assert "login failed for x??commune: forged line" in log
+    assert "\ncommune: forged line" not in log
