@@ -401,6 +401,13 @@ static void
 idle_begin_run(struct imap_conn *conn)
 {
 	buf_append_str(&conn->job_out, "+ idling\r\n");
+}
+
+/* On the loop thread: the session idles from now on (the inotify and
+   timer callbacks read conn->input). */
+static void
+idle_begin_done(struct imap_conn *conn)
+{
 	conn->input = IMAP_INPUT_IDLE;
 }
 
@@ -413,7 +420,7 @@ cmd_idle(struct imap_conn *conn)
 		return;
 	}
 	/* Changes since the last command first, then watch. */
-	imap_conn_job(conn, idle_begin_run, NULL, IMAP_SYNC_FULL);
+	imap_conn_job(conn, idle_begin_run, idle_begin_done, IMAP_SYNC_FULL);
 }
 
 void
