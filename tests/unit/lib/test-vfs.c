@@ -9,6 +9,7 @@
  * through its exit status, and the parent checks what is on disk.
  */
 #include "vfs.h"
+#include "../store/test-child.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -247,7 +248,7 @@ run_child(const char *path, const char *env_name, const char *env_value)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		setenv(env_name, env_value, 1);
-		execl("/proc/self/exe", "test-vfs", "--child", path,
+		execl(test_self_exe(), "test-vfs", "--child", path,
 		      (char *)NULL);
 		_exit(127);
 	}

@@ -19,6 +19,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The test program's own path, to re-execute it. Resolved here rather
+   than exec'ing /proc/self/exe, which under valgrind is valgrind itself
+   (valgrind answers this readlink with the program's path). */
+static inline const char *
+test_self_exe(void)
+{
+	static char path[4096];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+	if (n == -1)
+		return "/proc/self/exe";
+	path[n] = '\0';
+	return path;
+}
+
 static inline int
 test_run_child(const char *self, const char *env, const char *mode,
 	       const char *arg, const char *arg2)

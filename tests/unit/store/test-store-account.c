@@ -7,6 +7,7 @@
  * between threads and between processes (fork).
  */
 #include "test-store-common.h"
+#include "test-child.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -740,7 +741,7 @@ run_fault_child(const char *base, const char *type, const char *env,
 	assert_true(pid != -1);
 	if (pid == 0) {
 		setenv(env, value, 1);
-		execl("/proc/self/exe", "test-store-account", "--fault-child",
+		execl(test_self_exe(), "test-store-account", "--fault-child",
 		      base, type, (char *)NULL);
 		_exit(3);
 	}

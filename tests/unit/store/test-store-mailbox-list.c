@@ -7,6 +7,7 @@
  * subscriptions, and bad names changing nothing.
  */
 #include "test-store-common.h"
+#include "test-child.h"
 
 #include <sys/wait.h>
 
@@ -728,7 +729,7 @@ run_fault_child(const char *base, long n)
 	assert_true(pid != -1);
 	if (pid == 0) {
 		setenv("COMMUNE_VFS_FAIL", value, 1);
-		execl("/proc/self/exe", "test-store-mailbox-list",
+		execl(test_self_exe(), "test-store-mailbox-list",
 		      "--fault-child", base, (char *)NULL);
 		_exit(3);
 	}
