@@ -83,6 +83,7 @@ struct store_ctx {
 	uint32_t flags;
 	const char **keywords;
 	uint64_t unchangedsince;
+	bool has_unchangedsince;
 };
 
 static void
@@ -133,7 +134,12 @@ store_run(struct imap_conn *conn)
 		uid_array_free(&uids);
 		return;
 	}
-	if (uids.count > 0 &&
+	if (ctx->has_unchangedsince && ctx->unchangedsince == 0) {
+		/* RFC 7162 §3.1.3: every MODSEQ is above 0, so every
+		   message fails (the store reads 0 as "no condition") */
+		for (i = 0; i < uids.count; i++)
+			uid_array_add(&failed, uids.uids[i]);
+	} else if (uids.count > 0 &&
 	    store_mailbox_update_flags(conn->box, uids.uids, uids.count,
 				       ctx->mode, ctx->flags,
 				       ctx->keywords, ctx->unchangedsince,
@@ -149,7 +155,11 @@ store_run(struct imap_conn *conn)
 	msgs = store_mailbox_msgs(conn->box);
 	for (i = 0; i < uids.count && !ctx->silent; i++) {
 		seq = store_mailbox_seq(conn->box, uids.uids[i]);
-		if (seq == 0)
+		/* messages UNCHANGEDSINCE kept are in [MODIFIED] only */
+		if (seq == 0 || (failed.count > 0 &&
+				 bsearch(&uids.uids[i], failed.uids,
+					 failed.count, sizeof(uint32_t),
+					 imap_uid_cmp) != NULL))
 			continue;
 		buf_printf(&conn->job_out, "* %u FETCH (", seq);
 		if (conn->uid)
@@ -215,6 +225,7 @@ cmd_store_args(struct imap_conn *conn, const struct imap_arg *args,
 			goto bad;
 		}
 		conn->enabled |= IMAP_ENABLED_CONDSTORE;
+		ctx->has_unchangedsince = true;
 	}
 	if (count != i + 2 || !imap_arg_get_atom(&args[i++], &item))
 		goto bad;

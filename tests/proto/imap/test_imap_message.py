@@ -311,6 +311,15 @@ def test_condstore(imap, accounts):
     assert lines[0] == f"* SEARCH 2 (MODSEQ {modseq})"
     lines = c.cmd("e", f"UID SEARCH RETURN (COUNT) MODSEQ {modseq}")
     assert lines[0] == f'* ESEARCH (TAG "e") UID COUNT 1 MODSEQ {modseq}'
+    # UNCHANGEDSINCE 0 fails everywhere; failed messages get no FETCH
+    assert c.cmd("u", "STORE 1:2 (UNCHANGEDSINCE 0) +FLAGS (\\Draft)") == [
+        "u OK [MODIFIED 1,2] Conditional STORE failed for some messages."]
+    lines = c.cmd("v", f"STORE 1:2 (UNCHANGEDSINCE {modseq - 1}) "
+                       f"+FLAGS (\\Answered)")
+    assert lines[-1] == "v OK [MODIFIED 2] Conditional STORE failed for " \
+        "some messages.", lines
+    assert len(lines) == 2 and lines[0].startswith("* 1 FETCH (FLAGS "
+                                                   "(\\Answered) MODSEQ")
     assert c.cmd("f", "FETCH 1 FLAGS (CHANGEDSINCE x)")[-1].startswith(
         "f BAD")
     assert c.cmd("g", "SELECT INBOX (BOGUS)")[-1].startswith("g BAD")
