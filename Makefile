@@ -4,9 +4,10 @@
 BUILD ?= build
 TEST_BUILD ?= build-test
 FUZZ_BUILD ?= build-fuzz
+VALGRIND_BUILD ?= build-valgrind
 MESON ?= meson
 
-.PHONY: all deps run test unit bench fuzz crash format clean
+.PHONY: all deps run test unit bench fuzz crash valgrind format clean
 
 all: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -46,6 +47,13 @@ fuzz:
 crash: all
 	/usr/bin/python3 tests/crash/crash_harness.py --build $(BUILD) \
 		--rounds $${CRASH_ROUNDS:-200}
+
+# The store's unit tests under valgrind (a build without sanitizers).
+valgrind:
+	@[ -f $(VALGRIND_BUILD)/build.ninja ] || $(MESON) setup \
+		$(VALGRIND_BUILD) --buildtype=debug -Db_sanitize=none
+	ninja -C $(VALGRIND_BUILD)
+	/usr/bin/python3 tests/valgrind/valgrind_store.py $(VALGRIND_BUILD)
 
 format:
 	clang-format -i src/*/*.c src/*/*.h
