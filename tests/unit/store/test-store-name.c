@@ -125,7 +125,7 @@ test_mailbox_names_bad(void **state)
 		"", "/", "/etc", "/etc/passwd", "../x", "..", ".",
 		"a/../b", "a/./b", "a/..", "a//b", "a/", "x/", ".hidden",
 		"a/.hidden", "a\\b", "..\\x", "a\tb", "a\nb", "a\rb",
-		"\x7f", "a\x1b[0m", "\xc2\x85", "\xc2\x9f" "x",
+		"\x7f", "a\x1b[0m", "\xc2\x85", "\xc2\x9fx",
 		"\xff", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80",
 		"\xf4\x90\x80\x80", "abc\xe2\x82", "\x80",
 		"Work.mbox", "Work.MBOX", "a/b.mdir", "x.mbox.y",
