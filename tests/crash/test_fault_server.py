@@ -82,7 +82,7 @@ def lmtp_deliver(srv, acct, token):
 def test_fault_server(fault_base, serve, op, err):
     commune = fault_base
     expect = {k: set(listing(commune, *k)) for k in BOXES}
-    failures = 0
+    failures = {"lmtp": 0, "append": 0, "store": 0}
     for n in N_VALUES:
         srv = serve(["lmtp", "imap"], "--allow-plaintext-auth",
                     env={"COMMUNE_VFS_FAIL": f"{op}:{n}:{err}",
@@ -96,7 +96,7 @@ def test_fault_server(fault_base, serve, op, err):
                 expect[(acct, "INBOX")].add(f"{tok}-l{acct}")
             else:
                 assert code == LMTP_CODE[err], (op, err, n, acct, code)
-                failures += 1
+                failures["lmtp"] += 1
         # IMAP APPEND to mdir and mbox
         for box in ("Mdir", "INBOX"):
             ok, lines = imap.cmd(f"APPEND {box} (kwx)",
@@ -105,7 +105,7 @@ def test_fault_server(fault_base, serve, op, err):
                 expect[("alice", box)].add(f"{tok}-a{box}")
             else:
                 assert IMAP_CODE[err] in lines[-1], (op, err, n, lines)
-                failures += 1
+                failures["append"] += 1
         # IMAP STORE on the seed message of Mdir
         assert imap.select("Mdir")
         before = listing(commune, "alice", "Mdir")[f"seed-alice-Mdir"]
@@ -113,7 +113,7 @@ def test_fault_server(fault_base, serve, op, err):
         ok, lines = imap.cmd(f"STORE 1 +FLAGS.SILENT ({kw})")
         if not ok:
             assert IMAP_CODE[err] in lines[-1], (op, err, n, lines)
-            failures += 1
+            failures["store"] += 1
         ok2, lines = imap.cmd("NOOP")
         assert ok2, lines           # still up after the failures
         imap.close()
@@ -132,7 +132,9 @@ def test_fault_server(fault_base, serve, op, err):
             assert not dup, (key, dup)
             assert set(rows) == tokens, (op, err, n, key,
                                          set(rows) ^ tokens)
-    assert failures > 0, f"{op}:{err}: no writer ever saw the fault"
+    print(f"{op}:{err}: refused {failures}")
+    assert failures["lmtp"] and failures["append"], \
+        f"{op}:{err}: LMTP or APPEND never saw the fault: {failures}"
 
 
 @pytest.mark.parametrize("err", ["EIO", "ENOSPC"])
