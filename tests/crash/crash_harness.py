@@ -514,7 +514,7 @@ class CliFlagWorker(Worker):
 
 class Harness:
     def __init__(self, binary, base, seed=0, vfs_random=50,
-                 round_limit=10.0, log=print):
+                 round_limit=10.0, log=print, progress=False):
         self.binary = binary
         self.base = base
         self.rng = random.Random(seed)
@@ -528,6 +528,7 @@ class Harness:
         self.ntoken = 0
         self.tlock = threading.Lock()
         self.say = log
+        self.progress = progress
 
     def token(self, prefix):
         with self.tlock:
@@ -748,6 +749,9 @@ class Harness:
                     break
                 self.round(i)
                 done += 1
+                if self.progress and done % 20 == 0:
+                    self.say(f"crash: round {done}: {self.totals()}",
+                             flush=True)
         finally:
             if self.daemon is not None and self.daemon.proc is not None:
                 self.daemon.kill()
@@ -778,14 +782,15 @@ def main():
     tmp = tempfile.mkdtemp(prefix="commune-crash-")
     base = os.path.join(tmp, "base")
     os.mkdir(base)
-    h = Harness(binary, base, seed=args.seed, vfs_random=args.vfs_random)
+    h = Harness(binary, base, seed=args.seed, vfs_random=args.vfs_random,
+                progress=True)
     print(f"crash: seed {args.seed}, base {base}", flush=True)
     ok = False
     try:
         done = h.run(args.rounds, args.time_limit)
         ok = True
         print(f"crash: {done} rounds {h.totals()}")
-    except HarnessError as e:
+    except Exception as e:      # HarnessError, or the harness broke
         print(f"crash: FAILED after {h.model.kills} kills: {e}\n"
               f"crash: {h.totals()}\ncrash: base kept at {base}")
     finally:
