@@ -15,8 +15,8 @@ and drives it from several threads at once:
   flag storms (UID STORE +FLAGS/-FLAGS of keywords), UID COPY and
   UID MOVE between alice's mbox and mdir mailboxes, \\Deleted +
   UID EXPUNGE;
-- a CLI writer (`commune message flag`) running concurrently with the
-  server on the LMTP-delivered messages.
+- a CLI writer (`commune message flag/copy/move/expunge`) running
+  concurrently with the server on the LMTP-delivered messages.
 
 Each round the server is killed with SIGKILL at a random moment (and in
 some rounds started with COMMUNE_VFS_CRASH_RANDOM=P, so it also dies
@@ -236,7 +236,8 @@ class Model:
         self.uidvalidity = {}       # (acct, box) -> UIDVALIDITY
         self.lock = threading.RLock()   # guards entries' dict and counters
         self.acked = {k: 0 for k in ("lmtp", "append", "store", "copy",
-                                     "move", "expunge", "cli-flag")}
+                                     "move", "expunge", "cli-flag", "cli-copy",
+                                     "cli-move", "cli-expunge")}
         self.unacked = 0
         self.kills = 0
         self.vfs_kills = 0
@@ -481,9 +482,10 @@ class ImapWorker(Worker):
         self.h.model.count("expunge")
 
 
-class CliFlagWorker(Worker):
-    """`commune message flag` on LMTP-delivered messages while the server
-    runs: a second, separate process writing the same mailboxes."""
+class CliWorker(Worker):
+    """The CLI (`commune message flag/copy/move/expunge`) on LMTP-delivered
+    messages while the server runs: separate processes writing the same
+    mailboxes as the server's sessions."""
 
     def step(self):
         h = self.h
@@ -495,19 +497,80 @@ class CliFlagWorker(Worker):
             time.sleep(0.05)
             return
         key = self.rng.choice(cands)
+        r = self.rng.random()
+        if r < 0.7:
+            self.flag(key)
+        elif key[0] == "alice" and r < 0.9:
+            self.copy_move(key, r < 0.8)
+        else:
+            self.expunge(key)
+
+    def flag(self, key):
+        m = self.h.model
         e = m.entries[key]
         kw = self.rng.choice(KEYWORDS)
         add = kw not in e.flags
         e.unsure.add(kw)
-        p = h.cli("message", "flag", key[0], key[1], str(e.uid),
-                  ("+" if add else "-") + kw)
+        p = self.h.cli("message", "flag", key[0], key[1], str(e.uid),
+                       ("+" if add else "-") + kw)
+        if self.failed(p, key):
+            return
+        e.unsure.discard(kw)
+        (e.flags.add if add else e.flags.discard)(kw)
+        m.count("cli-flag")
+
+    def copy_move(self, key, move):
+        m = self.h.model
+        acct, box, token = key
+        e = m.entries[key]
+        target = self.rng.choice([b for b, _f in LAYOUT[acct] if b != box])
+        tkey = (acct, target, token)
+        if tkey in m.entries and m.entries[tkey].state != "absent":
+            return
+        ne = Entry("maybe", None, e.flags)
+        ne.unsure = set(e.unsure)
+        m.put(tkey, ne)
+        if move:
+            e.state = "maybe"
+        p = self.h.cli("message", "move" if move else "copy", acct, box,
+                       str(e.uid), target)
+        if self.failed(p, key):
+            return
+        uid = int(p.stdout.decode().split()[0])
+        m.note_uid(acct, target, uid, token, "CLI " + ("move" if move
+                                                       else "copy"))
+        ne.state, ne.uid = "present", uid
+        if move:
+            e.state = "absent"
+        m.count("cli-move" if move else "cli-copy")
+
+    def expunge(self, key):
+        """+\\Deleted, then `message expunge` (which removes every
+        \\Deleted message of the mailbox: only ones on their way out)."""
+        m = self.h.model
+        acct, box, token = key
+        e = m.entries[key]
+        e.unsure.add("\\Deleted")
+        p = self.h.cli("message", "flag", acct, box, str(e.uid),
+                       "+\\Deleted")
+        if self.failed(p, key):
+            return
+        e.state = "maybe"
+        p = self.h.cli("message", "expunge", acct, box)
+        if self.failed(p, key):
+            return
+        e.state = "absent"
+        m.count("cli-expunge")
+
+    def failed(self, p, key):
+        """True when the command failed: 75 (temporary) leaves the
+        outcome open, anything else is an error."""
         if p.returncode == 0:
-            e.unsure.discard(kw)
-            (e.flags.add if add else e.flags.discard)(kw)
-            m.count("cli-flag")
-        elif p.returncode != 75:
-            raise HarnessError(f"message flag {key}: {p.returncode} "
+            return False
+        if p.returncode != 75:
+            raise HarnessError(f"CLI on {key}: exit {p.returncode} "
                                f"{p.stderr.decode(errors='replace')}")
+        return True
 
 
 # ---- the harness ----
@@ -578,7 +641,7 @@ class Harness:
         seed = self.rng.randrange(1 << 30)
         threads = [LmtpWorker(self, "lmtp-1", seed + 1),
                    LmtpWorker(self, "lmtp-2", seed + 2),
-                   CliFlagWorker(self, "cli", seed + 3)]
+                   CliWorker(self, "cli", seed + 3)]
         threads += [ImapWorker(self, a, seed + 10 + n)
                     for n, a in enumerate(LAYOUT)]
         for t in threads:
@@ -681,7 +744,10 @@ class Harness:
             e.flags = {f for f in flags if f in KEYWORDS}
             e.unsure.clear()
             if "\\Deleted" in flags:
+                # on its way out (an EXPUNGE whose reply was lost):
+                # any expunge may take it, so it is no longer owed
                 e.unsure.add("\\Deleted")
+                e.state = "maybe"
         for key, e in m.entries.items():
             if key[0] != acct or key[1] != box or key[2] in seen:
                 continue
@@ -730,7 +796,7 @@ class Harness:
                                     f"unreadable: {line[:200]!r}")
                     want = {k[2]: e.uid for k, e in m.entries.items()
                             if k[0] == acct and k[1] == box
-                            and e.state == "present"}
+                            and e.state != "absent"}
                     if got != want:
                         raise HarnessError(
                             f"{acct}/{box}: IMAP shows {len(got)} "
