@@ -132,8 +132,10 @@ pop3_parser_discard(struct pop3_parser *parser)
 static int
 next_line(struct pop3_parser *parser, bool *too_long_r)
 {
-	const unsigned char *start = parser->in.data + parser->pos;
 	size_t avail = parser->in.len - parser->pos, len;
+	/* buf_t data is NULL until the first append: no arithmetic on it. */
+	const unsigned char *start =
+		avail == 0 ? NULL : parser->in.data + parser->pos;
 	const unsigned char *nl;
 
 	nl = avail == 0 ? NULL :
