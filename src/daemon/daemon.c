@@ -635,13 +635,15 @@ daemon_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	ret = 1;
-	if (server_init(server) < 0)
-		goto out;
+	/* The pid file exists before the "listening" lines appear, so
+	   whoever waits for those can read it. */
 	if (server->set.pidfile != NULL) {
 		if (write_pidfile(server->set.pidfile) < 0)
 			goto out;
 		pidfile_written = true;
 	}
+	if (server_init(server) < 0)
+		goto out;
 	if (event_base_dispatch(server->base) == -1) {
 		fprintf(stderr, "commune serve: event loop failed\n");
 		goto out;
