@@ -155,7 +155,7 @@ account_settings_set_password(struct dict_value *settings,
 	unsigned char salt[STORE_SCRAM_SALT_LEN];
 	struct account_scram scram;
 	struct dict_value *sdict;
-	char *hash;
+	char *hash = NULL;
 
 	if (store_check_password(password) == -1)
 		return -1;
