@@ -207,6 +207,7 @@ def run_load(port, rcpts, n=10000, concurrency=4, per_conn=100,
         p.start()
     got = []
     deadline = time.monotonic() + timeout + 2 * IO_TIMEOUT
+    finished = False
     try:
         while len(got) < len(procs) and time.monotonic() < deadline:
             try:
@@ -214,8 +215,11 @@ def run_load(port, rcpts, n=10000, concurrency=4, per_conn=100,
             except queue.Empty:
                 if not any(p.is_alive() for p in procs) and results.empty():
                     break
+        finished = True
     finally:
         for p in procs:
+            if not finished:
+                p.terminate()   # interrupted (SIGTERM, Ctrl-C): stop now
             p.join(timeout=5)
             if p.is_alive():
                 p.kill()

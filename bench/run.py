@@ -116,8 +116,8 @@ def report(args, cmd, machine, results, secs, notes=()):
     ]
     if args.dovecot_extra:
         with open(args.dovecot_extra) as f:
-            parts += ["", f"Dovecot tuning appended to its config "
-                      f"(--dovecot-extra):", "", "```",
+            parts += ["", "Dovecot tuning appended to its config "
+                      "(--dovecot-extra):", "", "```",
                       f.read().rstrip(), "```"]
     if notes:
         parts += ["", "Notes:"] + [f"- {n}" for n in notes]
