@@ -64,12 +64,6 @@ buf_append_str(buf_t *buf, const char *s)
 }
 
 void
-buf_append_c(buf_t *buf, char c)
-{
-	buf_append(buf, &c, 1);
-}
-
-void
 buf_vprintf(buf_t *buf, const char *fmt, va_list args)
 {
 	va_list copy;
