@@ -92,14 +92,20 @@ def test_base_from_environment(commune, tmp_path):
         [commune.bin, "serve", "--listen", "lmtp=127.0.0.1:0"],
         env=dict(os.environ, COMMUNE_BASE=str(base)),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(20):     # other start-up notes may come first
-        line = proc.stderr.readline().decode()
-        if not line or line.startswith("commune: listening"):
-            break
-    assert line.startswith("commune: listening lmtp on 127.0.0.1:")
-    assert (base / "Accounts").is_dir()
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(30) == 0
+    try:
+        for _ in range(20):     # other start-up notes may come first
+            line = proc.stderr.readline().decode()
+            if not line or line.startswith("commune: listening"):
+                break
+        assert line.startswith("commune: listening lmtp on 127.0.0.1:")
+        assert (base / "Accounts").is_dir()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        # A failed assertion must not leave the server running.
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
 
 
 def test_sigterm_closes_idle_sessions(serve):
