@@ -11,7 +11,6 @@ import hmac
 import os
 import poplib
 import re
-import shutil
 import signal
 import smtplib
 import socket
@@ -177,28 +176,6 @@ def b64(data):
 
 
 # ---- fixtures ----
-
-@pytest.fixture(scope="session")
-def certificate(tmp_path_factory):
-    """A self-signed certificate and key for CN=localhost."""
-    d = tmp_path_factory.mktemp("cert")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
-                    "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                    "-keyout", str(d / "server.key"),
-                    "-out", str(d / "server.crt")],
-                   check=True, capture_output=True, timeout=120)
-    return d
-
-
-@pytest.fixture
-def tls_base(commune, base, certificate):
-    """Puts the certificate where the daemon looks by default."""
-    settings = base / "Settings"
-    settings.mkdir(exist_ok=True)
-    for name in ("server.crt", "server.key"):
-        shutil.copy(certificate / name, settings / name)
-    return commune
-
 
 @pytest.fixture
 def accounts(commune):
