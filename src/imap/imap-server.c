@@ -5,6 +5,7 @@
  * shutdown. Part of src/imap.
  */
 #include "imap-private.h"
+#include "llist.h"
 #include "log.h"
 
 #include <stdlib.h>
@@ -42,10 +43,7 @@ imap_server_accept(struct imap_server *server, int fd,
 	conn = imap_conn_create(server, fd, addr, addrlen, implicit_tls);
 	if (conn == NULL)
 		return;
-	conn->next = server->conns;
-	if (server->conns != NULL)
-		server->conns->prev = conn;
-	server->conns = conn;
+	DLLIST_PREPEND(&server->conns, conn);
 	server->conn_count++;
 	if (server->shutting_down)
 		imap_conn_shutdown(conn);
@@ -54,13 +52,7 @@ imap_server_accept(struct imap_server *server, int fd,
 void
 imap_server_conn_unlink(struct imap_server *server, struct imap_conn *conn)
 {
-	if (conn->prev != NULL)
-		conn->prev->next = conn->next;
-	else
-		server->conns = conn->next;
-	if (conn->next != NULL)
-		conn->next->prev = conn->prev;
-	conn->prev = conn->next = NULL;
+	DLLIST_REMOVE(&server->conns, conn);
 	i_assert(server->conn_count > 0);
 	server->conn_count--;
 }

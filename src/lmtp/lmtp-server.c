@@ -5,6 +5,7 @@
  * shutdown. Part of src/lmtp.
  */
 #include "lmtp-private.h"
+#include "llist.h"
 #include "log.h"
 #include "store.h"
 
@@ -39,10 +40,7 @@ lmtp_server_accept(struct lmtp_server *server, int fd,
 	conn = lmtp_conn_create(server, fd, addr, addrlen);
 	if (conn == NULL)
 		return;
-	conn->next = server->conns;
-	if (server->conns != NULL)
-		server->conns->prev = conn;
-	server->conns = conn;
+	DLLIST_PREPEND(&server->conns, conn);
 	server->conn_count++;
 	if (server->shutting_down)
 		lmtp_conn_shutdown(conn);
@@ -51,13 +49,7 @@ lmtp_server_accept(struct lmtp_server *server, int fd,
 void
 lmtp_server_conn_unlink(struct lmtp_server *server, struct lmtp_conn *conn)
 {
-	if (conn->prev != NULL)
-		conn->prev->next = conn->next;
-	else
-		server->conns = conn->next;
-	if (conn->next != NULL)
-		conn->next->prev = conn->prev;
-	conn->prev = conn->next = NULL;
+	DLLIST_REMOVE(&server->conns, conn);
 	i_assert(server->conn_count > 0);
 	server->conn_count--;
 }

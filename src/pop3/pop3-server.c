@@ -22,6 +22,7 @@
  * handed out again after an account was deleted and created anew.
  */
 #include "pop3-private.h"
+#include "llist.h"
 #include "log.h"
 #include "store.h"
 
@@ -62,10 +63,7 @@ pop3_server_accept(struct pop3_server *server, int fd,
 	conn = pop3_conn_create(server, fd, addr, addrlen, implicit_tls);
 	if (conn == NULL)
 		return;
-	conn->next = server->conns;
-	if (server->conns != NULL)
-		server->conns->prev = conn;
-	server->conns = conn;
+	DLLIST_PREPEND(&server->conns, conn);
 	server->conn_count++;
 	if (server->shutting_down)
 		pop3_conn_shutdown(conn);
@@ -74,13 +72,7 @@ pop3_server_accept(struct pop3_server *server, int fd,
 void
 pop3_server_conn_unlink(struct pop3_server *server, struct pop3_conn *conn)
 {
-	if (conn->prev != NULL)
-		conn->prev->next = conn->next;
-	else
-		server->conns = conn->next;
-	if (conn->next != NULL)
-		conn->next->prev = conn->prev;
-	conn->prev = conn->next = NULL;
+	DLLIST_REMOVE(&server->conns, conn);
 	i_assert(server->conn_count > 0);
 	server->conn_count--;
 }
