@@ -124,6 +124,9 @@ mailbox_arg(struct imap_conn *conn, unsigned int i)
 
 /* ---- SUBSCRIBE, UNSUBSCRIBE, CREATE, DELETE, RENAME ---- */
 
+static void oldname_list(struct imap_conn *conn, const char *name,
+			 const char *old);
+
 static void
 subscribe_run(struct imap_conn *conn)
 {
@@ -157,10 +160,13 @@ create_run(struct imap_conn *conn)
 	if (store_mailbox_get_format(conn->account, "INBOX", &format) < 0)
 		format = MAILBOX_FORMAT_MBOX;
 	if (store_mailbox_create(conn->account, ctx->name, format,
-				 NULL) < 0)
+				 NULL) < 0) {
 		imap_job_store_error(conn, "CREATE");
-	else
-		imap_job_tagged(conn, "OK CREATE completed.");
+		return;
+	}
+	if (ctx->name2 != NULL)
+		oldname_list(conn, ctx->name, ctx->name2);
+	imap_job_tagged(conn, "OK CREATE completed.");
 }
 
 static void
@@ -198,6 +204,23 @@ is_selected_or_parent(struct imap_conn *conn, const char *name)
 		(sel[len] == '\0' || sel[len] == '/');
 }
 
+/* IMAP4rev2 only: "* LIST () "/" name ("OLDNAME" (old))" after a
+   RENAME, or a CREATE whose name was normalised (RFC 9051 §6.3.4,
+   §6.3.6, §7.3.1). */
+static void
+oldname_list(struct imap_conn *conn, const char *name, const char *old)
+{
+	buf_t *out = &conn->job_out;
+
+	if ((conn->enabled & IMAP_ENABLED_IMAP4REV2) == 0)
+		return;
+	buf_append_str(out, "* LIST () \"/\" ");
+	imap_mailbox_name_out(conn, out, name);
+	buf_append_str(out, " (\"OLDNAME\" (");
+	imap_mailbox_name_out(conn, out, old);
+	buf_append_str(out, "))\r\n");
+}
+
 static void
 rename_run(struct imap_conn *conn)
 {
@@ -209,10 +232,12 @@ rename_run(struct imap_conn *conn)
 		store_mailbox_close(&conn->box);
 		conn->state = IMAP_STATE_AUTHENTICATED;
 	}
-	if (store_mailbox_rename(conn->account, ctx->name, ctx->name2) < 0)
+	if (store_mailbox_rename(conn->account, ctx->name, ctx->name2) < 0) {
 		imap_job_store_error(conn, "RENAME");
-	else
-		imap_job_tagged(conn, "OK RENAME completed.");
+		return;
+	}
+	oldname_list(conn, ctx->name2, ctx->name);
+	imap_job_tagged(conn, "OK RENAME completed.");
 }
 
 /* One mailbox name argument, then run. */
@@ -236,11 +261,18 @@ one_name(struct imap_conn *conn, imap_job_run_cb_t *run, bool strip_slash)
 		raw = copy;
 	}
 	name = imap_mailbox_name_in(conn, raw);
-	free(copy);
-	if (name == NULL)
+	if (name == NULL) {
+		free(copy);
 		return;
+	}
 	ctx = mailbox_cmd_new(conn);
 	ctx->name = name;
+	if (copy != NULL) {
+		/* the name as sent, for OLDNAME */
+		ctx->name2 = imap_mailbox_pattern_in(conn,
+			conn->cmd.args[0].str);
+		free(copy);
+	}
 	imap_conn_job(conn, run, mailbox_cmd_free, IMAP_SYNC_FULL);
 }
 
@@ -386,6 +418,12 @@ cmd_status(struct imap_conn *conn)
 	    imap_status_items_parse(&conn->cmd.args[1], &items) < 0) {
 		imap_conn_bad(conn, "STATUS needs a mailbox and a list of "
 			      "known items.");
+		return;
+	}
+	if ((items & STATUS_RECENT) != 0 &&
+	    (conn->enabled & IMAP_ENABLED_IMAP4REV2) != 0) {
+		/* RFC 9051 Appendix E: RECENT is not a status item */
+		imap_conn_bad(conn, "STATUS RECENT is not in IMAP4rev2.");
 		return;
 	}
 	if ((name = mailbox_arg(conn, 0)) == NULL)

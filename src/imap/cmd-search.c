@@ -692,6 +692,11 @@ cmd_search_args(struct imap_conn *conn, const struct imap_arg *args,
 		}
 		p.pos = 2;
 	}
+	if (!ctx->esearch && (conn->enabled & IMAP_ENABLED_IMAP4REV2) != 0) {
+		/* RFC 9051 §6.4.4: no SEARCH response; RETURN () */
+		ctx->esearch = true;
+		ctx->ret = RET_ALL;
+	}
 	if (count >= p.pos + 2 && imap_arg_get_atom(&args[p.pos], &name) &&
 	    strcasecmp(name, "CHARSET") == 0) {
 		if (!imap_arg_get_astring(&args[p.pos + 1], &charset) ||

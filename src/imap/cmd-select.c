@@ -35,7 +35,13 @@ select_run(struct imap_conn *conn)
 	buf_t *out = &conn->job_out;
 	unsigned int i, count;
 	bool readonly = strcasecmp(conn->cmd.name, "EXAMINE") == 0;
+	bool rev2 = (conn->enabled & IMAP_ENABLED_IMAP4REV2) != 0;
 
+	if (conn->box != NULL && rev2) {
+		/* RFC 9051 §6.3.2: the old mailbox is closed first */
+		buf_append_str(out, "* OK [CLOSED] Previous mailbox "
+			       "closed.\r\n");
+	}
 	unselect(conn);
 	if (store_mailbox_open(conn->account, name, &conn->box) < 0) {
 		conn->box = NULL;
@@ -49,7 +55,16 @@ select_run(struct imap_conn *conn)
 	imap_sync_take_view(conn);
 	imap_sync_append_flag_lists(conn, out);
 	count = store_mailbox_count(conn->box);
-	buf_printf(out, "* %u EXISTS\r\n* 0 RECENT\r\n", count);
+	buf_printf(out, "* %u EXISTS\r\n", count);
+	if (rev2) {
+		/* RFC 9051 §6.3.2: a LIST response instead of RECENT
+		   (\Recent is gone, Appendix E) */
+		buf_append_str(out, "* LIST () \"/\" ");
+		imap_mailbox_name_out(conn, out, name);
+		buf_append_str(out, "\r\n");
+	} else {
+		buf_append_str(out, "* 0 RECENT\r\n");
+	}
 	msgs = store_mailbox_msgs(conn->box);
 	for (i = 0; i < count; i++) {
 		if ((msgs[i].flags & STORE_FLAG_SEEN) == 0) {

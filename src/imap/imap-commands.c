@@ -51,11 +51,15 @@ log_name(const char *name)
 void
 imap_capability_append(struct imap_conn *conn, buf_t *out)
 {
-	buf_printf(out, "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE "
+	/* RFC 9051 §7.2.2: both revisions; IMAP4rev2 takes effect
+	   after ENABLE IMAP4rev2. LITERAL- is part of IMAP4rev2; LITERAL+
+	   (RFC 7888 §4) lifts its 4096-byte limit for everyone. */
+	buf_printf(out, "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ LITERAL- "
+		   "ID ENABLE IDLE "
 		   "NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE MULTIAPPEND "
 		   "BINARY STATUS=SIZE LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES "
 		   "CONDSTORE "
-		   "UTF8=ACCEPT APPENDLIMIT=%u",
+		   "UTF8=ACCEPT UNAUTHENTICATE APPENDLIMIT=%u",
 		   IMAP_LITERAL_MAX_DEFAULT);
 	if (conn->state != IMAP_STATE_NOT_AUTHENTICATED)
 		return;
@@ -160,6 +164,13 @@ cmd_enable(struct imap_conn *conn)
 			/* RFC 7162 §3.1: MODSEQ in every FETCH */
 			conn->enabled |= IMAP_ENABLED_CONDSTORE;
 			buf_append_str(&enabled, " CONDSTORE");
+		}
+		if (strcasecmp(name, "IMAP4rev2") == 0 &&
+		    (conn->enabled & IMAP_ENABLED_IMAP4REV2) == 0) {
+			/* RFC 9051 Appendix E: no RECENT, ESEARCH for
+			   SEARCH, LIST in SELECT, OLDNAME on RENAME */
+			conn->enabled |= IMAP_ENABLED_IMAP4REV2;
+			buf_append_str(&enabled, " IMAP4rev2");
 		}
 		if (strcasecmp(name, "UTF8=ACCEPT") == 0 &&
 		    (conn->enabled & IMAP_ENABLED_UTF8) == 0) {
@@ -266,6 +277,44 @@ cmd_login(struct imap_conn *conn)
 		return;
 	}
 	imap_conn_job(conn, login_run, login_done, IMAP_SYNC_NONE);
+}
+
+/* ---- UNAUTHENTICATE ---- */
+
+/* RFC 8437 §3: the mailbox and the account are let go and the session
+   is as new, but for TLS; ENABLEd extensions end with the login. */
+static void
+unauthenticate_run(struct imap_conn *conn)
+{
+	store_mailbox_close(&conn->box);
+	i_free(conn->uids);
+	conn->uid_count = 0;
+	uid_array_free(&conn->searchres);
+	conn->keywords_sent = 0;
+	conn->readonly = false;
+	store_account_close(&conn->account);
+	conn->enabled = 0;
+	conn->state = IMAP_STATE_NOT_AUTHENTICATED;
+	imap_job_tagged(conn, "OK UNAUTHENTICATE completed.");
+}
+
+static void
+unauthenticate_done(struct imap_conn *conn)
+{
+	log_info("imap(%u): %s: %s logged out (UNAUTHENTICATE)", conn->id,
+		 conn->peer, conn->user);
+	i_free(conn->user);
+}
+
+static void
+cmd_unauthenticate(struct imap_conn *conn)
+{
+	if (conn->cmd.arg_count != 0) {
+		imap_conn_bad(conn, "UNAUTHENTICATE takes no arguments.");
+		return;
+	}
+	imap_conn_job(conn, unauthenticate_run, unauthenticate_done,
+		      IMAP_SYNC_NONE);
 }
 
 /* ---- AUTHENTICATE ---- */
@@ -494,6 +543,7 @@ static const struct command_def commands[] = {
 	/* RFC 5161 §3.1: before SELECT only */
 	{ "ENABLE", S_AUTH_ONLY, cmd_enable },
 	{ "NAMESPACE", S_AUTH, cmd_namespace },
+	{ "UNAUTHENTICATE", S_AUTH, cmd_unauthenticate },
 	{ "IDLE", S_AUTH, cmd_idle },
 	{ "LIST", S_AUTH, cmd_list },
 	{ "LSUB", S_AUTH, cmd_lsub },
