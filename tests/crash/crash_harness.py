@@ -469,12 +469,16 @@ class ImapWorker(Worker):
         e = self.h.model.entries[key]
         if not self.imap.select(box):
             raise HarnessError(f"SELECT {box} failed")
+        # "maybe" before the STORE is sent: if a kill loses its reply,
+        # the \\Deleted may be on disk already, and the CLI's `message
+        # expunge` (which takes every \\Deleted message, and runs on
+        # while the server is down) may remove it before verification.
         e.unsure.add("\\Deleted")
+        e.state = "maybe"
         ok, lines = self.imap.cmd(f"UID STORE {e.uid} +FLAGS.SILENT "
                                   f"(\\Deleted)")
         if not ok:
             raise HarnessError(f"STORE \\Deleted: {lines}")
-        e.state = "maybe"
         ok, lines = self.imap.cmd(f"UID EXPUNGE {e.uid}")
         if not ok:
             raise HarnessError(f"UID EXPUNGE: {lines}")
@@ -551,11 +555,12 @@ class CliWorker(Worker):
         acct, box, token = key
         e = m.entries[key]
         e.unsure.add("\\Deleted")
+        e.state = "maybe"          # as in ImapWorker.expunge
         p = self.h.cli("message", "flag", acct, box, str(e.uid),
                        "+\\Deleted")
         if self.failed(p, key):
+            e.state = "present"     # exit 75: nothing changed
             return
-        e.state = "maybe"
         p = self.h.cli("message", "expunge", acct, box)
         if self.failed(p, key):
             return

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from crash_harness import Harness, HarnessError
+from crash_harness import Harness, HarnessError, ImapWorker
 
 ROUNDS = int(os.environ.get("COMMUNE_CRASH_SERVER_ROUNDS", "12"))
 SEED = int(os.environ.get("COMMUNE_CRASH_SEED", "5"))
@@ -40,3 +40,38 @@ def test_crash_harness_catches_loss(commune, base):
     commune.ok("message", "expunge", acct, box)
     with pytest.raises(HarnessError, match="lost"):
         h.verify_offline()
+
+
+def test_lost_store_reply_then_cli_expunge_is_not_a_loss(commune, base):
+    """Regression (seed 5 once reported `bob/INBOX: acknowledged ... lost`):
+    the server applies `UID STORE +\\Deleted`, is killed before the reply
+    arrives, and the CLI's `message expunge` (every \\Deleted message)
+    then removes the message while the server is down. The model must
+    count that message as possibly gone, not as an acknowledged loss."""
+    h = Harness(commune.bin, str(base), seed=SEED, round_limit=5.0)
+    h.setup()
+    h.start(False)
+    try:
+        w = ImapWorker(h, "bob", 1)
+        w.setup()
+        for _ in range(3):
+            w.append()
+        key = w.mine()[0]
+        real_cmd = w.imap.cmd
+
+        def reply_lost(text, literal=None):
+            ok, lines = real_cmd(text, literal)
+            if "STORE" in text:
+                assert ok, lines            # on disk now...
+                h.daemon.kill()             # ...but the reply is lost
+                raise OSError("killed")
+            return ok, lines
+        w.imap.cmd = reply_lost
+        with pytest.raises(OSError):
+            w.expunge(key)
+    finally:
+        h.daemon.kill()
+    commune.ok("message", "expunge", "bob", "INBOX")
+    h.verify_offline()
+    assert h.model.lost == 0
+    assert h.model.entries[key].state == "absent"
