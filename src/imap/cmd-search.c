@@ -728,3 +728,76 @@ cmd_search(struct imap_conn *conn)
 {
 	cmd_search_args(conn, conn->cmd.args, conn->cmd.arg_count);
 }
+
+/* ---- the program for SORT and THREAD (RFC 5256 §3: SEARCH's keys) ---- */
+
+struct imap_search {
+	struct search_key *root;
+	bool modseq;
+};
+
+bool
+imap_search_charset_ok(const char *charset)
+{
+	return search_charset_ok(charset);
+}
+
+struct imap_search *
+imap_search_parse(struct imap_conn *conn, const struct imap_arg *args,
+		  unsigned int count, const char *charset,
+		  const char **error_r)
+{
+	struct search_parser p = {
+		.conn = conn, .args = args, .count = count,
+	};
+	struct imap_search *search;
+	struct search_key *root;
+
+	i_assert(imap_search_charset_ok(charset));
+	if (strcasecmp(charset, "UTF-8") != 0 &&
+	    strcasecmp(charset, "US-ASCII") != 0)
+		p.charset = charset;
+	if (count == 0) {
+		*error_r = "Missing search criteria.";
+		return NULL;
+	}
+	root = parse_and(&p, 0);
+	if (root == NULL) {
+		*error_r = p.error;
+		return NULL;
+	}
+	if (p.modseq)
+		conn->enabled |= IMAP_ENABLED_CONDSTORE;
+	search = i_malloc(sizeof(*search));
+	search->root = root;
+	search->modseq = p.modseq;
+	return search;
+}
+
+bool
+imap_search_match(struct imap_conn *conn, struct imap_search *search,
+		  uint32_t seq, const struct store_msg *msg)
+{
+	struct search_msg sm = { .conn = conn, .msg = msg, .seq = seq };
+	bool ret;
+
+	ret = match(&sm, search->root);
+	mime_message_free(&sm.mime);
+	buf_deinit(&sm.data);
+	return ret;
+}
+
+bool
+imap_search_has_modseq(const struct imap_search *search)
+{
+	return search->modseq;
+}
+
+void
+imap_search_free(struct imap_search **search)
+{
+	if (*search == NULL)
+		return;
+	key_free((*search)->root);
+	i_free(*search);
+}

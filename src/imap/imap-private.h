@@ -331,6 +331,32 @@ void cmd_append(struct imap_conn *conn);
 void cmd_search(struct imap_conn *conn);
 void cmd_search_args(struct imap_conn *conn, const struct imap_arg *args,
 		     unsigned int count);
+/* SEARCH's criteria for SORT and THREAD (RFC 5256 §3), in cmd-search.c. */
+struct imap_search;
+/* True when SEARCH, SORT and THREAD accept keys in charset. */
+bool imap_search_charset_ok(const char *charset);
+/* Loop thread: parses the search keys args[0..count) (after the
+   charset, which imap_search_charset_ok() accepted). NULL with *error_r
+   (a BAD text, static) when they are invalid. Free with
+   imap_search_free(). */
+struct imap_search *imap_search_parse(struct imap_conn *conn,
+				      const struct imap_arg *args,
+				      unsigned int count, const char *charset,
+				      const char **error_r);
+/* Worker: true when msg, sequence number seq of the client's view,
+   matches; reads and parses the message only for keys that need it. */
+bool imap_search_match(struct imap_conn *conn, struct imap_search *search,
+		       uint32_t seq, const struct store_msg *msg);
+/* True when the program has a MODSEQ key (RFC 7162 §3.1.5). */
+bool imap_search_has_modseq(const struct imap_search *search);
+void imap_search_free(struct imap_search **search);
+/* cmd-sort.c, cmd-thread.c: SORT and THREAD (RFC 5256, 5267, 5957). */
+void cmd_sort(struct imap_conn *conn);
+void cmd_sort_args(struct imap_conn *conn, const struct imap_arg *args,
+		   unsigned int count);
+void cmd_thread(struct imap_conn *conn);
+void cmd_thread_args(struct imap_conn *conn, const struct imap_arg *args,
+		     unsigned int count);
 /* "1:3,7" for ascending uids (a UID set as UIDPLUS writes it). */
 void imap_uidset_append(buf_t *out, const uint32_t *uids,
 			unsigned int count);
