@@ -329,12 +329,33 @@ struct meta_set_ctx {
 	const struct mailbox_meta *meta;
 };
 
+/* Keys of a mailbox entry that meta_to_dict() writes; any other key
+   (SpecialUse and Metadata of store-metadata.c, keys CommuniGate Pro
+   wrote) is kept when the meta is saved. */
+static bool
+meta_key_known(const char *key)
+{
+	return strcmp(key, "UIDValidity") == 0 ||
+		strcmp(key, "UIDNext") == 0 ||
+		strcmp(key, "HighestModSeq") == 0 ||
+		strcmp(key, "Keywords") == 0 || strcmp(key, "Class") == 0;
+}
+
 static int
 meta_set_cb(struct dict_value *info, void *context)
 {
 	struct meta_set_ctx *ctx = context;
+	struct dict_value *boxes = info_mailboxes(info);
+	const struct dict_value *old = dict_get(boxes, ctx->name);
+	struct dict_value *entry = meta_to_dict(ctx->meta);
+	unsigned int i;
 
-	dict_set(info_mailboxes(info), ctx->name, meta_to_dict(ctx->meta));
+	for (i = 0; old != NULL && old->type == DICT_TYPE_DICT &&
+	     i < old->count; i++) {
+		if (!meta_key_known(old->keys[i]))
+			dict_set(entry, old->keys[i], dict_copy(old->items[i]));
+	}
+	dict_set(boxes, ctx->name, entry);
 	/* Deleting and recreating the mailbox must give a new value. */
 	if (info_get_u64(info, INFO_LAST_UIDVALIDITY) < ctx->meta->uidvalidity)
 		dict_set_uint(info, INFO_LAST_UIDVALIDITY,
