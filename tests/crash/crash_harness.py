@@ -12,8 +12,8 @@ and drives it from several threads at once:
 
 - LMTP deliveries to all three accounts (acknowledged on 250);
 - one IMAP session per account: APPEND (acknowledged on OK [APPENDUID]),
-  flag storms (UID STORE +FLAGS/-FLAGS of keywords), UID COPY and
-  UID MOVE between alice's mbox and mdir mailboxes, \\Deleted +
+  flag storms (UID STORE +FLAGS/-FLAGS of keywords and system flags),
+  UID COPY and UID MOVE between alice's mbox and mdir mailboxes, \\Deleted +
   UID EXPUNGE;
 - a CLI writer (`commune message flag/copy/move/expunge`) running
   concurrently with the server on the LMTP-delivered messages.
@@ -59,6 +59,9 @@ import time
 
 PW = "pw"
 KEYWORDS = ["kwa", "kwb", "kwc", "kwd"]
+# flags the load sets and clears and the verification checks (\\Deleted
+# is only set on the way to an expunge, and checked apart)
+FLAGS = KEYWORDS + ["\\Seen", "\\Flagged", "\\Answered", "\\Draft"]
 START_TIMEOUT = 30.0
 IO_TIMEOUT = 20.0
 LISTEN_RE = re.compile(r"^commune: listening (\S+) on (\S+):(\d+)$", re.M)
@@ -399,9 +402,9 @@ class ImapWorker(Worker):
         box = self.rng.choice(self.boxes)
         token = h.token(f"i{self.acct}")
         key = (self.acct, box, token)
-        flags = set(self.rng.sample(KEYWORDS, self.rng.randrange(0, 3)))
+        flags = set(self.rng.sample(FLAGS, self.rng.randrange(0, 3)))
         e = h.model.put(key, Entry("maybe"))
-        e.unsure = set(KEYWORDS)
+        e.unsure = set(FLAGS)
         ok, lines = self.imap.cmd(
             f"APPEND {box} ({' '.join(sorted(flags))})",
             message(token, "y" * self.rng.randrange(0, 3000)))
@@ -421,7 +424,7 @@ class ImapWorker(Worker):
         e = self.h.model.entries[key]
         if not self.imap.select(box):
             raise HarnessError(f"SELECT {box} failed")
-        kw = self.rng.choice(KEYWORDS)
+        kw = self.rng.choice(FLAGS)
         add = kw not in e.flags if self.rng.random() < 0.8 else \
             self.rng.random() < 0.5
         e.unsure.add(kw)
@@ -512,7 +515,7 @@ class CliWorker(Worker):
     def flag(self, key):
         m = self.h.model
         e = m.entries[key]
-        kw = self.rng.choice(KEYWORDS)
+        kw = self.rng.choice(FLAGS)
         add = kw not in e.flags
         e.unsure.add(kw)
         p = self.h.cli("message", "flag", key[0], key[1], str(e.uid),
@@ -734,7 +737,7 @@ class Harness:
                 raise HarnessError(f"{acct}/{box}: new {token} got UID "
                                    f"{uid} <= {prev_max} seen before")
             m.note_uid(acct, box, uid, token, "listing")
-            for kw in KEYWORDS + ["\\Deleted"]:
+            for kw in FLAGS + ["\\Deleted"]:
                 if kw in e.unsure:
                     continue
                 want = kw in e.flags
@@ -746,7 +749,7 @@ class Harness:
                         f"flag {kw} {'set' if want else 'cleared'} but "
                         f"store shows {sorted(flags)}")
             e.state, e.uid = "present", uid
-            e.flags = {f for f in flags if f in KEYWORDS}
+            e.flags = {f for f in flags if f in FLAGS}
             e.unsure.clear()
             if "\\Deleted" in flags:
                 # on its way out (an EXPUNGE whose reply was lost):
