@@ -28,6 +28,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -618,6 +619,29 @@ server_deinit(struct server *server)
 	store_close(&server->store);
 }
 
+/*
+ * Every connection costs a descriptor (IDLE clients stay connected for
+ * hours), and the usual soft limit of 1024 would stop accept() long
+ * before memory runs out; the hard limit is what the administrator
+ * allows, so take all of it.
+ */
+static void
+raise_nofile_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit(RLIMIT_NOFILE)");
+		return;
+	}
+	if (rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit(RLIMIT_NOFILE, %llu)",
+			 (unsigned long long)rl.rlim_max);
+}
+
 int
 daemon_main(int argc, char **argv)
 {
@@ -633,6 +657,7 @@ daemon_main(int argc, char **argv)
 	log_init("commune", server->set.log_level);
 	/* A client that resets its connection must not kill the server. */
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile_limit();
 
 	ret = 1;
 	/* The pid file exists before the "listening" lines appear, so
