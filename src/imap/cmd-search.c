@@ -739,7 +739,8 @@ struct imap_search {
 bool
 imap_search_charset_ok(const char *charset)
 {
-	return search_charset_ok(charset);
+	return strcasecmp(charset, "UTF-8") == 0 ||
+		strcasecmp(charset, "US-ASCII") == 0;
 }
 
 struct imap_search *
@@ -753,10 +754,8 @@ imap_search_parse(struct imap_conn *conn, const struct imap_arg *args,
 	struct imap_search *search;
 	struct search_key *root;
 
+	/* UTF-8 and US-ASCII need no conversion of the key strings */
 	i_assert(imap_search_charset_ok(charset));
-	if (strcasecmp(charset, "UTF-8") != 0 &&
-	    strcasecmp(charset, "US-ASCII") != 0)
-		p.charset = charset;
 	if (count == 0) {
 		*error_r = "Missing search criteria.";
 		return NULL;
