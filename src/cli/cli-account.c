@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cli-account.c: `commune account create|list|delete|rename|password|
- * show`. Passwords may come from standard input ("-") so they stay out
+ * show|quota`. Passwords may come from standard input ("-") so they stay out
  * of `ps`; `show` never prints secrets (the store hides them). In cli,
  * above store.
  */
 #include "cli-private.h"
+#include "store-quota.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,65 @@ cmd_show(struct cli_ctx *ctx)
 	return CLI_EXIT_OK;
 }
 
+static void
+print_quota_line(const char *what, uint64_t used, uint64_t limit)
+{
+	if (limit == STORE_QUOTA_UNLIMITED)
+		printf("%s\t%llu\tunlimited\n", what,
+		       (unsigned long long)used);
+	else
+		printf("%s\t%llu\t%llu\n", what, (unsigned long long)used,
+		       (unsigned long long)limit);
+}
+
+/* Checks --storage/--messages VALUE ("default": the account's own
+   limit goes, so the domain's or server's default applies) before
+   anything changes; 0 or the usage exit status. */
+static int
+quota_check_opt(struct cli_ctx *ctx, enum store_quota_resource res,
+		const char *value)
+{
+	uint64_t limit;
+
+	if (value == NULL || strcmp(value, "default") == 0 ||
+	    store_quota_parse(value, res == STORE_QUOTA_STORAGE, &limit) == 0)
+		return 0;
+	return cli_usage_error(ctx, "%s must be a number%s, \"unlimited\" "
+		"or \"default\"",
+		res == STORE_QUOTA_STORAGE ? "--storage" : "--messages",
+		res == STORE_QUOTA_STORAGE ?
+		" (bytes, with an optional K, M, G or T)" : "");
+}
+
+static int
+cmd_quota(struct cli_ctx *ctx)
+{
+	const char *storage = ctx->opts[CLI_OPT_STORAGE];
+	const char *messages = ctx->opts[CLI_OPT_MESSAGES];
+	struct account *account;
+	struct store_quota quota;
+	int ret;
+
+	if ((ret = quota_check_opt(ctx, STORE_QUOTA_STORAGE, storage)) != 0 ||
+	    (ret = quota_check_opt(ctx, STORE_QUOTA_MESSAGES, messages)) != 0)
+		return ret;
+	if ((ret = cli_account_open(ctx, ctx->args[0], &account)) != 0)
+		return ret;
+	if ((storage != NULL || messages != NULL) &&
+	    store_quota_set(account, storage, messages) == -1)
+		ret = cli_store_error();
+	if (ret == 0 && store_quota_get(account, &quota) == -1)
+		ret = cli_store_error();
+	if (ret == 0) {
+		print_quota_line("storage", quota.storage_used,
+				 quota.storage_limit);
+		print_quota_line("messages", quota.messages_used,
+				 quota.message_limit);
+	}
+	store_account_close(&account);
+	return ret;
+}
+
 static const struct cli_command commands[] = {
 	{ "create", "NAME [--password P] [--type multi|mbox|mdir]",
 	  "Creates an account with an empty INBOX. NAME is user (main\n"
@@ -155,6 +215,16 @@ static const struct cli_command commands[] = {
 	  "Prints the account's name, domain, type, number of mailboxes and\n"
 	  "settings, with secrets shown as (hidden).\n",
 	  1, 1, 0, cmd_show },
+	{ "quota", "NAME [--storage N|unlimited|default] "
+	  "[--messages N|unlimited|default]",
+	  "Prints the account's usage and limits, one resource a line:\n"
+	  "`storage` (bytes) or `messages`, used, limit (or `unlimited`).\n"
+	  "--storage (bytes; K, M, G, T multiply by 1024^n) and --messages\n"
+	  "set the account's own limits first (settings MaxAccountSize and\n"
+	  "MaxMessages); `default` removes them, so the domain's or the\n"
+	  "server's AccountDefaults apply.\n",
+	  1, 1, CLI_OPT_BIT(CLI_OPT_STORAGE) | CLI_OPT_BIT(CLI_OPT_MESSAGES),
+	  cmd_quota },
 };
 
 const struct cli_family cli_family_account = {

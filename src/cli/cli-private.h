@@ -33,6 +33,8 @@ enum cli_opt {
 	CLI_OPT_FLAGS,
 	CLI_OPT_FROM,
 	CLI_OPT_FORCE,
+	CLI_OPT_STORAGE,
+	CLI_OPT_MESSAGES,
 	CLI_OPT_COUNT
 };
 #define CLI_OPT_BIT(opt) (1u << (opt))

@@ -52,6 +52,8 @@ static const struct cli_option options[] = {
 	{ "flags", CLI_OPT_FLAGS, true },
 	{ "from", CLI_OPT_FROM, true },
 	{ "force", CLI_OPT_FORCE, false },
+	{ "storage", CLI_OPT_STORAGE, true },
+	{ "messages", CLI_OPT_MESSAGES, true },
 };
 
 static const char common_help[] =

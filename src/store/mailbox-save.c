@@ -11,6 +11,7 @@
  * mailbox-private.h).
  */
 #include "mailbox-private.h"
+#include "store-quota-private.h"
 #include "log.h"
 #include "vfs.h"
 
@@ -76,6 +77,19 @@ save_prepare(struct mailbox *box, const struct store_append *msgs,
 		}
 	}
 	return 0;
+}
+
+/* The account's quota for count prepared messages (store-quota.h). */
+static int
+save_quota_check(struct mailbox *box, const struct fmt_msg *msgs,
+		 unsigned int count)
+{
+	uint64_t bytes = 0;
+	unsigned int i;
+
+	for (i = 0; i < count; i++)
+		bytes += msgs[i].len;
+	return quota_check_add(box, bytes, count);
 }
 
 static int
@@ -238,6 +252,8 @@ store_mailbox_append(struct mailbox *box, const struct store_append *msgs,
 		mailbox_keywords_begin(box);
 		ret = save_prepare(box, msgs, count, fmsgs);
 		if (ret == 0)
+			ret = save_quota_check(box, fmsgs, count);
+		if (ret == 0)
 			ret = mailbox_append_locked(box, fmsgs, count, uids_r);
 		mailbox_keywords_end(box, ret < 0);
 		mailbox_unlock(box);
@@ -262,6 +278,8 @@ store_deliver(struct account *account, const char *mailbox_name,
 	if (ret == 0) {
 		mailbox_keywords_begin(box);
 		ret = save_prepare(box, msg, 1, &fmsg);
+		if (ret == 0)
+			ret = save_quota_check(box, &fmsg, 1);
 		if (ret == 0)
 			ret = mailbox_append_locked(box, &fmsg, 1, &uid);
 		mailbox_keywords_end(box, ret < 0);
@@ -513,6 +531,29 @@ move_undo(struct mailbox *dest, const uint32_t *dest_uids,
 	free(saved);
 }
 
+/* The quota of dest's account for the messages of uids (src->recs
+   loaded). A move within one account adds nothing, so it is not
+   checked (RFC 9208 counts the account, not the mailbox). */
+static int
+copy_quota_check(struct mailbox *src, const uint32_t *uids,
+		 unsigned int count, struct mailbox *dest, bool move)
+{
+	uint64_t bytes = 0, n = 0;
+	unsigned int i;
+	int pos;
+
+	if (move && src->account == dest->account)
+		return 0;
+	for (i = 0; i < count; i++) {
+		pos = mail_recs_find(src->recs, src->rec_count, uids[i]);
+		if (pos >= 0) {
+			bytes += src->recs[pos].size;
+			n++;
+		}
+	}
+	return quota_check_add(dest, bytes, n);
+}
+
 static int
 copy_or_move(struct mailbox *box, const uint32_t *uids, unsigned int count,
 	     struct mailbox *dest, uint32_t *dest_uids_r, bool move)
@@ -525,7 +566,9 @@ copy_or_move(struct mailbox *box, const uint32_t *uids, unsigned int count,
 	if (copy_lock(box, dest, &saved) < 0)
 		return -1;
 	mailbox_keywords_begin(dest);
-	ret = copy_locked(box, uids, count, dest, dest_uids_r);
+	ret = copy_quota_check(box, uids, count, dest, move);
+	if (ret == 0)
+		ret = copy_locked(box, uids, count, dest, dest_uids_r);
 	if (ret == 0 && move &&
 	    move_expunge(box, uids, count, dest_uids_r) < 0) {
 		move_undo(dest, dest_uids_r, count);
