@@ -58,7 +58,7 @@ imap_capability_append(struct imap_conn *conn, buf_t *out)
 		   "ID ENABLE IDLE "
 		   "NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE MULTIAPPEND "
 		   "BINARY STATUS=SIZE LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES "
-		   "CONDSTORE "
+		   "CONDSTORE COMPRESS=DEFLATE "
 		   "UTF8=ACCEPT UNAUTHENTICATE APPENDLIMIT=%u",
 		   IMAP_LITERAL_MAX_DEFAULT);
 	if (conn->state != IMAP_STATE_NOT_AUTHENTICATED)
@@ -208,6 +208,38 @@ cmd_starttls(struct imap_conn *conn)
 	}
 	imap_conn_tagged(conn, "OK Begin TLS negotiation now.");
 	imap_conn_starttls(conn);
+}
+
+/* ---- COMPRESS (RFC 4978) ---- */
+
+static void
+cmd_compress(struct imap_conn *conn)
+{
+	const char *mech;
+
+	if (conn->cmd.arg_count != 1 ||
+	    !imap_arg_get_atom(&conn->cmd.args[0], &mech)) {
+		imap_conn_bad(conn, "COMPRESS needs a mechanism.");
+		return;
+	}
+	if (strcasecmp(mech, "DEFLATE") != 0) {
+		imap_conn_tagged(conn, "NO Unknown compression mechanism.");
+		return;
+	}
+	/* §3: one COMPRESS per session (TLS never compresses here). */
+	if (conn->zs != NULL) {
+		imap_conn_tagged(conn, "NO [COMPRESSIONACTIVE] DEFLATE is "
+				 "already active.");
+		return;
+	}
+	/* §3: the client waits for the result before it sends more; what
+	   came after the command cannot be told compressed or not. */
+	if (imap_parser_buffered(conn->parser) > 0) {
+		imap_conn_bad(conn, "Wait for the result of COMPRESS.");
+		return;
+	}
+	imap_conn_tagged(conn, "OK DEFLATE active.");
+	imap_conn_compress_start(conn);
 }
 
 /* ---- LOGIN ---- */
@@ -545,6 +577,7 @@ static const struct command_def commands[] = {
 	{ "NAMESPACE", S_AUTH, cmd_namespace },
 	{ "UNAUTHENTICATE", S_AUTH, cmd_unauthenticate },
 	{ "IDLE", S_AUTH, cmd_idle },
+	{ "COMPRESS", S_AUTH, cmd_compress },
 	{ "LIST", S_AUTH, cmd_list },
 	{ "LSUB", S_AUTH, cmd_lsub },
 	{ "SUBSCRIBE", S_AUTH, cmd_subscribe },

@@ -16,6 +16,7 @@
  * (closing may touch the disk) before the session is freed.
  */
 #include "imap-private.h"
+#include "imap-compress.h"
 #include "auth.h"
 #include "log.h"
 #include "net.h"
@@ -39,45 +40,77 @@ static void conn_setup_bev(struct imap_conn *conn);
 static void conn_switch_to_tls(struct imap_conn *conn);
 static void job_submit(struct imap_conn *conn);
 static void job_done(void *context);
+static void conn_add_line(struct imap_conn *conn, const char *prefix,
+			  const char *fmt, va_list args) ATTR_FORMAT(3, 0);
 
 /* ---- output ---- */
+
+/* After COMPRESS everything goes through the deflate stream; one sync
+   flush per burst of replies (RFC 4978 §4), from zflush_event, which
+   runs once the current callback has written all it will. */
+static void
+conn_add(struct imap_conn *conn, const void *data, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(conn->bev);
+
+	if (conn->zs == NULL) {
+		evbuffer_add(out, data, len);
+		return;
+	}
+	imap_compress_write(conn->zs, data, len, out);
+	event_active(conn->zflush_event, 0, 0);
+}
+
+static void
+conn_add_line(struct imap_conn *conn, const char *prefix, const char *fmt,
+	      va_list args)
+{
+	buf_t line = BUF_INIT;
+
+	if (conn->bev == NULL)
+		return;
+	if (prefix != NULL)
+		buf_printf(&line, "%s ", prefix);
+	buf_vprintf(&line, fmt, args);
+	buf_append(&line, "\r\n", 2);
+	conn_add(conn, line.data, line.len);
+	buf_deinit(&line);
+}
+
+static void
+zflush_cb(evutil_socket_t fd, short what, void *context)
+{
+	struct imap_conn *conn = context;
+
+	if (conn->bev != NULL && conn->zs != NULL)
+		imap_compress_flush(conn->zs, bufferevent_get_output(conn->bev));
+}
 
 void
 imap_conn_reply(struct imap_conn *conn, const char *fmt, ...)
 {
-	struct evbuffer *out;
 	va_list args;
 
-	if (conn->bev == NULL)
-		return;
-	out = bufferevent_get_output(conn->bev);
 	va_start(args, fmt);
-	evbuffer_add_vprintf(out, fmt, args);
+	conn_add_line(conn, NULL, fmt, args);
 	va_end(args);
-	evbuffer_add(out, "\r\n", 2);
 }
 
 void
 imap_conn_tagged(struct imap_conn *conn, const char *fmt, ...)
 {
-	struct evbuffer *out;
 	va_list args;
 
-	if (conn->bev != NULL) {
-		out = bufferevent_get_output(conn->bev);
-		evbuffer_add_printf(out, "%s ", conn->cmd.tag);
-		va_start(args, fmt);
-		evbuffer_add_vprintf(out, fmt, args);
-		va_end(args);
-		evbuffer_add(out, "\r\n", 2);
-	}
+	va_start(args, fmt);
+	conn_add_line(conn, conn->cmd.tag, fmt, args);
+	va_end(args);
 }
 
 void
 imap_conn_write(struct imap_conn *conn, const void *data, size_t len)
 {
 	if (conn->bev != NULL)
-		evbuffer_add(bufferevent_get_output(conn->bev), data, len);
+		conn_add(conn, data, len);
 }
 
 static size_t
@@ -155,6 +188,8 @@ conn_try_free(struct imap_conn *conn)
 		}
 		return;
 	}
+	if (conn->bev != NULL && conn->zs != NULL)
+		imap_compress_flush(conn->zs, bufferevent_get_output(conn->bev));
 	if (conn->bev != NULL && conn_output_len(conn) > 0)
 		return;
 	imap_conn_destroy(&conn);
@@ -417,7 +452,44 @@ conn_switch_to_tls(struct imap_conn *conn)
 	log_debug("imap(%u): STARTTLS", conn->id);
 }
 
+/* ---- COMPRESS ---- */
+
+void
+imap_conn_compress_start(struct imap_conn *conn)
+{
+	/* The tagged OK is already queued as it is; compression starts
+	   with the next byte either way (RFC 4978 §3). */
+	conn->zs = imap_compress_create();
+	conn->zflush_event = event_new(conn->server->base, -1, 0, zflush_cb,
+				       conn);
+	log_debug("imap(%u): COMPRESS DEFLATE", conn->id);
+}
+
 /* ---- input ---- */
+
+/* COMPRESS: inflates up to IMAP_READ_CHUNK bytes for the parser, so a
+   small compressed input cannot make a large buffer at once. */
+static size_t
+conn_pull_compressed(struct imap_conn *conn, struct evbuffer *in)
+{
+	unsigned char *chunk = i_malloc(IMAP_READ_CHUNK);
+	size_t before = evbuffer_get_length(in), len;
+	int ret;
+
+	ret = imap_compress_read(conn->zs, in, chunk, IMAP_READ_CHUNK, &len);
+	if (ret == -1) {
+		log_debug("imap(%u): invalid compressed input", conn->id);
+		imap_conn_reply(conn, "* BYE Invalid compressed data.");
+		imap_conn_close(conn);
+		free(chunk);
+		return 0;
+	}
+	if (len > 0)
+		imap_parser_feed(conn->parser, chunk, len);
+	free(chunk);
+	/* progress, even when zlib kept all of it */
+	return len + (before - evbuffer_get_length(in));
+}
 
 static size_t
 conn_pull_input(struct imap_conn *conn)
@@ -428,6 +500,8 @@ conn_pull_input(struct imap_conn *conn)
 
 	if (evbuffer_get_length(in) == 0)
 		return 0;
+	if (conn->zs != NULL)
+		return conn_pull_compressed(conn, in);
 	if (evbuffer_peek(in, IMAP_READ_CHUNK, NULL, &vec, 1) < 1)
 		return 0;
 	len = vec.iov_len < IMAP_READ_CHUNK ? vec.iov_len : IMAP_READ_CHUNK;
@@ -621,6 +695,9 @@ imap_conn_destroy(struct imap_conn **_conn)
 		event_free(conn->delay);
 	imap_idle_conn_deinit(conn);
 	event_free(conn->free_event);
+	if (conn->zflush_event != NULL)
+		event_free(conn->zflush_event);
+	imap_compress_destroy(&conn->zs);
 	if (conn->job_wait_output && conn->job_done != NULL) {
 		/* a command in parts whose client went away */
 		conn->job_done(conn);

@@ -14,6 +14,7 @@
  *                    AUTHENTICATE).
  *   imap-sync.c      untagged EXISTS/EXPUNGE/FETCH after a command.
  *   imap-idle.c      IDLE: inotify watches, change checks.
+ *   imap-compress.c  COMPRESS=DEFLATE's zlib streams (RFC 4978).
  *   imap-utf7.c      modified UTF-7 mailbox names (RFC 3501 §5.1.3).
  *   cmd-list.c       LIST (with LIST-EXTENDED, LIST-STATUS), LSUB.
  *   cmd-mailbox.c    SUBSCRIBE, UNSUBSCRIBE, CREATE, DELETE, RENAME,
@@ -67,6 +68,7 @@ struct event;
 struct mailbox;
 struct auth_request;
 struct imap_conn;
+struct imap_compress;
 
 struct imap_server {
 	struct imap_settings set;
@@ -182,6 +184,11 @@ struct imap_conn {
 	bool idle_check_running;
 	bool idle_recheck;
 
+	/* COMPRESS=DEFLATE (RFC 4978): the streams, and the event that
+	   sync-flushes the output after each burst of replies. */
+	struct imap_compress *zs;
+	struct event *zflush_event;
+
 	struct event *free_event;
 	struct event *delay;
 	char *delayed_reply;
@@ -219,6 +226,9 @@ void imap_conn_close(struct imap_conn *conn);
 /* The tagged NO after AUTH_FAILURE_DELAY_MSECS. */
 void imap_conn_login_failed(struct imap_conn *conn, const char *reply);
 void imap_conn_starttls(struct imap_conn *conn);
+/* After the tagged OK of COMPRESS: all further input and output is
+   deflated (RFC 4978). */
+void imap_conn_compress_start(struct imap_conn *conn);
 bool imap_conn_plaintext_ok(struct imap_conn *conn);
 /* Runs run() on a worker, then sync (when a mailbox is selected), then
    on the loop thread done() (may be NULL), job_out and the tagged
