@@ -8,12 +8,15 @@
  * only for keys that need their text. Header keys match the field
  * decoded to UTF-8 (RFC 2047 words), BODY and TEXT match every leaf
  * part's text with its transfer encoding undone and its charset
- * converted (src/mime). Matching is a substring test, case-insensitive
- * for ASCII letters (RFC 3501 §6.4.4 leaves the rest to the server).
- * Part of src/imap.
+ * converted (src/mime). Matching is a substring test under RFC 5051's
+ * i;unicode-casemap (mime-casemap.c). CHARSET takes any charset iconv
+ * knows (RFC 9051 §6.4.4); the key strings are converted to UTF-8 once,
+ * at parse time. Part of src/imap.
  */
 #include "imap-private.h"
 #include "imap-seqset.h"
+#include "mime-casemap.h"
+#include "mime-charset.h"
 #include "mime-decode.h"
 #include "mime-date.h"
 #include "mime-header.h"
@@ -45,6 +48,10 @@ struct search_key {
 	uint32_t flag;
 	const char *field;      /* HEADER name */
 	const char *str;
+	/* HEADER, BODY, TEXT: str's i;unicode-casemap key */
+	buf_t folded;
+	/* str converted from the CHARSET, when it was not UTF-8 */
+	char *owned;
 	uint64_t num;
 	int64_t day;            /* days since the epoch */
 	struct imap_seqset set;
@@ -75,6 +82,8 @@ struct search_parser {
 	unsigned int count, pos;
 	const char *error;
 	bool modseq;
+	/* CHARSET of the key strings; NULL: UTF-8 */
+	const char *charset;
 };
 
 static void
@@ -87,6 +96,8 @@ key_free(struct search_key *key)
 		key_free(key->a);
 		key_free(key->b);
 		imap_seqset_free(&key->set);
+		buf_deinit(&key->folded);
+		free(key->owned);
 		free(key);
 	}
 }
@@ -200,6 +211,29 @@ static const struct {
 	{ "SENTSINCE", KEY_SENTSINCE },
 };
 
+/* The string of a HEADER, BODY or TEXT key in UTF-8 (from the search's
+   CHARSET) and its casemap key. */
+static void
+key_text_prepare(struct search_parser *p, struct search_key *key)
+{
+	buf_t utf8 = BUF_INIT;
+	size_t len;
+
+	if (key->str == NULL)
+		return;
+	if (p->charset != NULL) {
+		if (mime_charset_to_utf8(p->charset,
+					 (const unsigned char *)key->str,
+					 strlen(key->str), &utf8) < 0)
+			i_panic("charset %s went away", p->charset);
+		buf_append_c(&utf8, '\0');
+		key->owned = (char *)buf_steal(&utf8, &len);
+		key->str = key->owned;
+	}
+	mime_casemap_append((const unsigned char *)key->str,
+			    strlen(key->str), &key->folded);
+}
+
 /* Keys taking an argument other than flags. 0 handled, -1 not. */
 static int
 parse_arg_key(struct search_parser *p, const char *name,
@@ -215,6 +249,8 @@ parse_arg_key(struct search_parser *p, const char *name,
 		key->type = string_keys[i].type;
 		key->field = string_keys[i].field;
 		key->str = next_astring(p);
+		if (key->type != KEY_KEYWORD && key->type != KEY_UNKEYWORD)
+			key_text_prepare(p, key);
 		return 0;
 	}
 	for (i = 0; i < N_ELEMENTS(date_keys); i++) {
@@ -231,6 +267,7 @@ parse_arg_key(struct search_parser *p, const char *name,
 		key->field = next_astring(p);
 		if (key->field != NULL)
 			key->str = next_astring(p);
+		key_text_prepare(p, key);
 		return 0;
 	}
 	if (strcasecmp(name, "LARGER") == 0 ||
@@ -346,20 +383,17 @@ load(struct search_msg *sm)
 	return sm->mime != NULL;
 }
 
+/* RFC 5051 substring match of the key's string in UTF-8 text. */
 static bool
-text_has(const buf_t *text, const char *needle)
+text_has(const buf_t *text, const struct search_key *key)
 {
-	buf_t tmp = BUF_INIT;
-	bool found;
-
-	buf_append(&tmp, text->data, text->len);
-	found = strcasestr(buf_cstr(&tmp), needle) != NULL;
-	buf_deinit(&tmp);
-	return found;
+	return mime_casemap_contains(text->data, text->len, &key->folded);
 }
 
+/* field NULL: every field, as "Name value" (TEXT). */
 static bool
-match_header(struct search_msg *sm, const char *field, const char *str)
+match_header(struct search_msg *sm, const char *field,
+	     const struct search_key *key)
 {
 	const struct mime_part *root;
 	struct mime_field f;
@@ -380,7 +414,7 @@ match_header(struct search_msg *sm, const char *field, const char *str)
 			buf_append(&value, f.name, f.name_len);
 		buf_append_c(&value, ' ');
 		mime_header_decode(f.value, f.value_len, &value);
-		found = str[0] == '\0' || text_has(&value, str);
+		found = key->str[0] == '\0' || text_has(&value, key);
 	}
 	buf_deinit(&value);
 	return found;
@@ -388,27 +422,32 @@ match_header(struct search_msg *sm, const char *field, const char *str)
 
 static bool
 match_parts(struct search_msg *sm, const struct mime_part *part,
-	    const char *str)
+	    const struct search_key *key)
 {
 	buf_t text = BUF_INIT;
 	bool found = false;
 
 	if (part->children == NULL) {
+		/* text parts only, as Dovecot: an attachment's bytes
+		   are not the message's text */
+		if (part->type != NULL && part->type[0] != '\0' &&
+		    strcasecmp(part->type, "text") != 0)
+			return false;
 		if (mime_decode_part_text(part, sm->data.data, &text) == 0)
-			found = text_has(&text, str);
+			found = text_has(&text, key);
 		buf_deinit(&text);
 		return found;
 	}
 	for (part = part->children; part != NULL && !found;
 	     part = part->next)
-		found = match_parts(sm, part, str);
+		found = match_parts(sm, part, key);
 	return found;
 }
 
 static bool
-match_body(struct search_msg *sm, const char *str)
+match_body(struct search_msg *sm, const struct search_key *key)
 {
-	return load(sm) && match_parts(sm, sm->mime->root, str);
+	return load(sm) && match_parts(sm, sm->mime->root, key);
 }
 
 static int64_t
@@ -521,12 +560,11 @@ match(struct search_msg *sm, const struct search_key *key)
 		return day >= 0 && match_day(key->type, day, key->day);
 	}
 	case KEY_HEADER:
-		return match_header(sm, key->field, key->str);
+		return match_header(sm, key->field, key);
 	case KEY_BODY:
-		return match_body(sm, key->str);
+		return match_body(sm, key);
 	case KEY_TEXT:
-		return match_header(sm, NULL, key->str) ||
-			match_body(sm, key->str);
+		return match_header(sm, NULL, key) || match_body(sm, key);
 	case KEY_UID:
 	case KEY_SEQSET:
 		return match_set(sm, key);
@@ -637,6 +675,26 @@ search_ctx_free(struct imap_conn *conn)
 	conn->job_ctx = NULL;
 }
 
+/* The charsets BADCHARSET names (RFC 9051 §7.1); others iconv knows
+   work too. */
+#define SEARCH_CHARSETS "UTF-8 US-ASCII ISO-8859-1 ISO-8859-2 " \
+	"ISO-8859-5 ISO-8859-7 ISO-8859-15 WINDOWS-1250 WINDOWS-1251 " \
+	"WINDOWS-1252 KOI8-R ISO-2022-JP EUC-JP SHIFT_JIS GB2312 GBK " \
+	"GB18030 BIG5 EUC-KR"
+
+/* A CHARSET SEARCH can convert its strings from. */
+static bool
+search_charset_ok(const char *charset)
+{
+	buf_t probe = BUF_INIT;
+	bool ok = mime_charset_to_utf8(charset,
+				       (const unsigned char *)"", 0,
+				       &probe) == 0;
+
+	buf_deinit(&probe);
+	return ok;
+}
+
 /* RETURN (MIN MAX COUNT ALL): 0, or -1. An empty list means ALL
    (RFC 4731 §3.1). */
 static int
@@ -700,13 +758,16 @@ cmd_search_args(struct imap_conn *conn, const struct imap_arg *args,
 	if (count >= p.pos + 2 && imap_arg_get_atom(&args[p.pos], &name) &&
 	    strcasecmp(name, "CHARSET") == 0) {
 		if (!imap_arg_get_astring(&args[p.pos + 1], &charset) ||
-		    (strcasecmp(charset, "UTF-8") != 0 &&
-		     strcasecmp(charset, "US-ASCII") != 0)) {
+		    !search_charset_ok(charset)) {
 			free(ctx);
-			imap_conn_tagged(conn, "NO [BADCHARSET (UTF-8 "
-					 "US-ASCII)] Unsupported charset.");
+			imap_conn_tagged(conn, "NO [BADCHARSET ("
+					 SEARCH_CHARSETS ")] Unsupported "
+					 "charset.");
 			return;
 		}
+		if (strcasecmp(charset, "UTF-8") != 0 &&
+		    strcasecmp(charset, "US-ASCII") != 0)
+			p.charset = charset;
 		p.pos += 2;
 	}
 	ctx->root = parse_and(&p, 0);
@@ -739,8 +800,7 @@ struct imap_search {
 bool
 imap_search_charset_ok(const char *charset)
 {
-	return strcasecmp(charset, "UTF-8") == 0 ||
-		strcasecmp(charset, "US-ASCII") == 0;
+	return search_charset_ok(charset);
 }
 
 struct imap_search *
@@ -754,8 +814,11 @@ imap_search_parse(struct imap_conn *conn, const struct imap_arg *args,
 	struct imap_search *search;
 	struct search_key *root;
 
-	/* UTF-8 and US-ASCII need no conversion of the key strings */
 	i_assert(imap_search_charset_ok(charset));
+	/* UTF-8 and US-ASCII need no conversion of the key strings */
+	if (strcasecmp(charset, "UTF-8") != 0 &&
+	    strcasecmp(charset, "US-ASCII") != 0)
+		p.charset = charset;
 	if (count == 0) {
 		*error_r = "Missing search criteria.";
 		return NULL;
