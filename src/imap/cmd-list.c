@@ -4,12 +4,14 @@
  * attributes (RFC 3348), LIST-EXTENDED (RFC 5258: selection options
  * SUBSCRIBED, REMOTE, RECURSIVEMATCH; return options SUBSCRIBED,
  * CHILDREN; several patterns) and LIST-STATUS (RFC 5819: RETURN
- * (STATUS (...))). Patterns are matched against the store's UTF-8
- * names: '*' matches anything, '%' anything but the separator '/'.
- * Part of src/imap.
+ * (STATUS (...))) and SPECIAL-USE (RFC 6154 §5: the attributes in every
+ * LIST reply, the SPECIAL-USE selection and return options). Patterns
+ * are matched against the store's UTF-8 names: '*' matches anything,
+ * '%' anything but the separator '/'. Part of src/imap.
  */
 #include "imap-private.h"
 #include "store.h"
+#include "store-metadata.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +27,12 @@ struct list_ctx {
 	bool sel_subscribed;
 	bool sel_recursive;
 	bool ret_subscribed;
+	bool sel_special_use;
 	unsigned int status_items;      /* 0: no LIST-STATUS */
 	/* filled by the worker */
 	char **subs;
 	unsigned int sub_count;
+	unsigned int *uses;             /* per mailbox_info; NULL for LSUB */
 };
 
 static void
@@ -43,6 +47,7 @@ list_ctx_free(struct imap_conn *conn)
 		free(ctx->patterns[i]);
 	free(ctx->patterns);
 	store_names_free(&ctx->subs, ctx->sub_count);
+	free(ctx->uses);
 	free(ctx);
 	conn->job_ctx = NULL;
 }
@@ -124,6 +129,16 @@ reply(struct imap_conn *conn, const struct list_ctx *ctx, const char *attrs,
 		(void)imap_status_append(conn, out, name, ctx->status_items);
 }
 
+/* " \Sent \Trash" (RFC 6154 §2) for a mailbox's attributes. */
+static void
+append_uses(buf_t *attrs, unsigned int uses)
+{
+	if (uses == 0)
+		return;
+	buf_append_c(attrs, ' ');
+	store_special_use_append(attrs, uses);
+}
+
 /* LSUB, and LIST (SUBSCRIBED): subscriptions, existing or not. */
 static void
 list_subscribed(struct imap_conn *conn, struct list_ctx *ctx,
@@ -135,13 +150,18 @@ list_subscribed(struct imap_conn *conn, struct list_ctx *ctx,
 	for (i = 0; i < ctx->sub_count; i++) {
 		const char *name = ctx->subs[i];
 		const struct mailbox_info *info = NULL;
+		unsigned int use = 0;
 
 		if (!any_match(ctx, name))
 			continue;
 		for (j = 0; j < count && info == NULL; j++) {
-			if (strcmp(infos[j].name, name) == 0)
+			if (strcmp(infos[j].name, name) == 0) {
 				info = &infos[j];
+				use = ctx->uses != NULL ? ctx->uses[j] : 0;
+			}
 		}
+		if (ctx->sel_special_use && use == 0)
+			continue;
 		buf_reset(&attrs);
 		if (ctx->lsub) {
 			/* as Dovecot: () also for names that do not
@@ -158,13 +178,14 @@ list_subscribed(struct imap_conn *conn, struct list_ctx *ctx,
 				buf_append_str(&attrs, info->has_children ?
 					       " \\HasChildren" :
 					       " \\HasNoChildren");
+			append_uses(&attrs, use);
 		}
 		reply(conn, ctx, buf_cstr(&attrs), name, false,
 		      info != NULL && info->selectable);
 	}
 	/* RECURSIVEMATCH: matching parents of subscribed children. */
 	for (i = 0; ctx->sel_recursive && i < count; i++) {
-		if (is_subscribed(ctx, infos[i].name) ||
+		if (ctx->sel_special_use || is_subscribed(ctx, infos[i].name) ||
 		    !any_match(ctx, infos[i].name) ||
 		    !has_subscribed_child(ctx, infos[i].name))
 			continue;
@@ -191,13 +212,25 @@ list_run(struct imap_conn *conn)
 		imap_job_store_error(conn, verb);
 		return;
 	}
+	if (!ctx->lsub) {
+		/* RFC 6154 §5.1: the attributes go into LIST replies, asked
+		   for or not (as Dovecot; clients look for them). */
+		ctx->uses = i_malloc(sizeof(unsigned int) * (count + 1));
+		if (store_mailbox_special_uses(conn->account, infos, count,
+					       ctx->uses) < 0) {
+			store_mailbox_infos_free(&infos, count);
+			imap_job_store_error(conn, verb);
+			return;
+		}
+	}
 	if (ctx->sub_count > 0)
 		qsort(ctx->subs, ctx->sub_count, sizeof(char *), name_cmp);
 	if (ctx->lsub || ctx->sel_subscribed) {
 		list_subscribed(conn, ctx, infos, count);
 	} else {
 		for (i = 0; i < count; i++) {
-			if (!any_match(ctx, infos[i].name))
+			if (!any_match(ctx, infos[i].name) ||
+			    (ctx->sel_special_use && ctx->uses[i] == 0))
 				continue;
 			buf_reset(&attrs);
 			if (!infos[i].selectable)
@@ -207,6 +240,7 @@ list_run(struct imap_conn *conn)
 			if (ctx->ret_subscribed &&
 			    is_subscribed(ctx, infos[i].name))
 				buf_append_str(&attrs, " \\Subscribed");
+			append_uses(&attrs, ctx->uses[i]);
 			reply(conn, ctx, buf_cstr(&attrs), infos[i].name,
 			      false, infos[i].selectable);
 		}
@@ -234,6 +268,8 @@ parse_selection(struct list_ctx *ctx, const struct imap_arg *arg)
 			ctx->sel_subscribed = true;
 		else if (strcasecmp(opt, "RECURSIVEMATCH") == 0)
 			ctx->sel_recursive = true;
+		else if (strcasecmp(opt, "SPECIAL-USE") == 0)
+			ctx->sel_special_use = true;
 		else if (strcasecmp(opt, "REMOTE") != 0)
 			return -1;      /* RFC 5258 §3: unknown is BAD */
 	}
@@ -256,7 +292,8 @@ parse_return(struct list_ctx *ctx, const struct imap_arg *arg)
 			return -1;
 		if (strcasecmp(opt, "SUBSCRIBED") == 0) {
 			ctx->ret_subscribed = true;
-		} else if (strcasecmp(opt, "CHILDREN") == 0) {
+		} else if (strcasecmp(opt, "CHILDREN") == 0 ||
+			   strcasecmp(opt, "SPECIAL-USE") == 0) {
 			/* always returned */
 		} else if (strcasecmp(opt, "STATUS") == 0 && i + 1 < count) {
 			if (imap_status_items_parse(&list[++i],

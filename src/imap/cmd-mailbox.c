@@ -9,6 +9,7 @@
 #include "imap-private.h"
 #include "imap-quote.h"
 #include "store.h"
+#include "store-metadata.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,9 @@ struct mailbox_cmd {
 	char *name;
 	char *name2;            /* RENAME's new name */
 	unsigned int items;     /* STATUS items */
+	/* CREATE ... (USE (...)) (RFC 6154 §3) */
+	bool has_uses;
+	unsigned int uses;
 };
 
 
@@ -159,8 +163,11 @@ create_run(struct imap_conn *conn)
 	}
 	if (store_mailbox_get_format(conn->account, "INBOX", &format) < 0)
 		format = MAILBOX_FORMAT_MBOX;
-	if (store_mailbox_create(conn->account, ctx->name, format,
-				 NULL) < 0) {
+	if ((ctx->has_uses ?
+	     store_mailbox_create_special(conn->account, ctx->name, format,
+					  NULL, ctx->uses) :
+	     store_mailbox_create(conn->account, ctx->name, format,
+				  NULL)) < 0) {
 		imap_job_store_error(conn, "CREATE");
 		return;
 	}
@@ -240,19 +247,20 @@ rename_run(struct imap_conn *conn)
 	imap_job_tagged(conn, "OK RENAME completed.");
 }
 
-/* One mailbox name argument, then run. */
-static void
-one_name(struct imap_conn *conn, imap_job_run_cb_t *run, bool strip_slash)
+/* The mailbox name of the first argument into a new ctx (after
+   nargs - 1 further arguments), or NULL after a reply. */
+static struct mailbox_cmd *
+one_name_ctx(struct imap_conn *conn, bool strip_slash, unsigned int nargs)
 {
 	struct mailbox_cmd *ctx;
 	const char *raw;
 	char *copy = NULL, *name;
 	size_t len;
 
-	if (conn->cmd.arg_count != 1 ||
+	if (conn->cmd.arg_count != nargs ||
 	    !imap_arg_get_astring(&conn->cmd.args[0], &raw)) {
 		imap_conn_bad(conn, "Needs one mailbox name.");
-		return;
+		return NULL;
 	}
 	len = strlen(raw);
 	if (strip_slash && len > 1 && raw[len - 1] == '/') {
@@ -263,7 +271,7 @@ one_name(struct imap_conn *conn, imap_job_run_cb_t *run, bool strip_slash)
 	name = imap_mailbox_name_in(conn, raw);
 	if (name == NULL) {
 		free(copy);
-		return;
+		return NULL;
 	}
 	ctx = mailbox_cmd_new(conn);
 	ctx->name = name;
@@ -273,7 +281,42 @@ one_name(struct imap_conn *conn, imap_job_run_cb_t *run, bool strip_slash)
 			conn->cmd.args[0].str);
 		free(copy);
 	}
-	imap_conn_job(conn, run, mailbox_cmd_free, IMAP_SYNC_FULL);
+	return ctx;
+}
+
+/* One mailbox name argument, then run. */
+static void
+one_name(struct imap_conn *conn, imap_job_run_cb_t *run, bool strip_slash)
+{
+	if (one_name_ctx(conn, strip_slash, 1) != NULL)
+		imap_conn_job(conn, run, mailbox_cmd_free, IMAP_SYNC_FULL);
+}
+
+/* CREATE's parameters (RFC 4466 §2.2), of which USE (RFC 6154 §3) is
+   the one known: 0, -1 (BAD: malformed or unknown parameter) or 1 (NO
+   [USEATTR]: an attribute the store cannot give a real mailbox). */
+static int
+create_params(const struct imap_arg *arg, unsigned int *uses_r)
+{
+	const struct imap_arg *params, *attrs;
+	unsigned int count, n, i, bit;
+	const char *word;
+
+	*uses_r = 0;
+	if (!imap_arg_get_list(arg, &params, &count) || count != 2 ||
+	    !imap_arg_get_atom(&params[0], &word) ||
+	    strcasecmp(word, "USE") != 0 ||
+	    !imap_arg_get_list(&params[1], &attrs, &n))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!imap_arg_get_atom(&attrs[i], &word))
+			return -1;
+		bit = store_special_use_parse(word);
+		if ((bit & STORE_USE_ASSIGNABLE) == 0)
+			return 1;
+		*uses_r |= bit;
+	}
+	return 0;
 }
 
 void
@@ -291,7 +334,28 @@ cmd_unsubscribe(struct imap_conn *conn)
 void
 cmd_create(struct imap_conn *conn)
 {
-	one_name(conn, create_run, true);
+	struct mailbox_cmd *ctx;
+	unsigned int uses = 0;
+	int ret = 0;
+
+	if (conn->cmd.arg_count == 2)
+		ret = create_params(&conn->cmd.args[1], &uses);
+	if (ret < 0) {
+		imap_conn_bad(conn, "Invalid CREATE parameters.");
+		return;
+	}
+	if (ret > 0) {
+		imap_conn_tagged(conn, "NO [USEATTR] Mailboxes can be "
+				 "\\Archive, \\Drafts, \\Junk, \\Sent or "
+				 "\\Trash.");
+		return;
+	}
+	ctx = one_name_ctx(conn, true, conn->cmd.arg_count == 2 ? 2 : 1);
+	if (ctx == NULL)
+		return;
+	ctx->has_uses = conn->cmd.arg_count == 2;
+	ctx->uses = uses;
+	imap_conn_job(conn, create_run, mailbox_cmd_free, IMAP_SYNC_FULL);
 }
 
 void

@@ -61,6 +61,8 @@ imap_capability_append(struct imap_conn *conn, buf_t *out)
 		   "CONDSTORE COMPRESS=DEFLATE "
 		   "UTF8=ACCEPT UNAUTHENTICATE APPENDLIMIT=%u",
 		   IMAP_LITERAL_MAX_DEFAULT);
+	/* RFC 6154 */
+	buf_append_str(out, " SPECIAL-USE CREATE-SPECIAL-USE");
 	if (conn->state != IMAP_STATE_NOT_AUTHENTICATED)
 		return;
 	if (!conn->tls && conn->server->set.tls != NULL)

@@ -47,13 +47,12 @@ static const struct {
 };
 
 /* Defaults by name for mailboxes never given attributes: what mail
-   clients create (Thunderbird, Apple Mail, Outlook) at the top level. */
+   clients create (Thunderbird, Apple Mail, Outlook) at the top level.
+   "Archive" gets none: people name ordinary folders so. */
 static const struct {
 	const char *name;
 	unsigned int bit;
 } default_uses[] = {
-	{ "Archive", STORE_USE_ARCHIVE },
-	{ "Archives", STORE_USE_ARCHIVE },
 	{ "Drafts", STORE_USE_DRAFTS },
 	{ "Junk", STORE_USE_JUNK },
 	{ "Spam", STORE_USE_JUNK },

@@ -7,9 +7,9 @@
  * attributes and GETMETADATA/SETMETADATA, the CLI prints them.
  *
  * Special use: a mailbox whose entry has no SpecialUse key gets a
- * default from its name (top-level "Sent", "Drafts", "Trash", "Junk",
- * "Archive" and a few common variants); once set, even to nothing, the
- * stored value counts.
+ * default from its name (top-level "Sent", "Drafts", "Trash", "Junk"
+ * and a few common variants); once set, even to nothing, the stored
+ * value counts.
  *
  * Annotations: entry names are "/private/..." or "/shared/...", ASCII,
  * case-insensitive (stored lower case). Two entries are views of other
