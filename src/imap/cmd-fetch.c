@@ -19,6 +19,7 @@
 #include "imap-envelope.h"
 #include "imap-section.h"
 #include "mime-parser.h"
+#include "mime-preview.h"
 #include "store.h"
 
 #include <stdlib.h>
@@ -34,7 +35,8 @@
 #define F_BODYSTRUCTURE 0x020u
 #define F_BODY 0x040u
 #define F_MODSEQ 0x080u
-#define F_NEEDS_MIME (F_ENVELOPE | F_BODYSTRUCTURE | F_BODY)
+#define F_PREVIEW 0x8000u        /* RFC 8970 */
+#define F_NEEDS_MIME (F_ENVELOPE | F_BODYSTRUCTURE | F_BODY | F_PREVIEW)
 
 /* Sections (and the RFC822* items as sections) in request order. */
 struct fetch_section {
@@ -146,6 +148,10 @@ parse_item(struct fetch_ctx *ctx, const char *item, bool macros_ok,
 		add_section(ctx, section, rfc822_items[i].name);
 		return 0;
 	}
+	if (strcasecmp(item, "PREVIEW") == 0) {
+		ctx->items |= F_PREVIEW;
+		return 0;
+	}
 	if (strchr(item, '[') == NULL) {
 		*error_r = "Unknown FETCH item.";
 		return -1;
@@ -154,6 +160,27 @@ parse_item(struct fetch_ctx *ctx, const char *item, bool macros_ok,
 		return -1;
 	add_section(ctx, section, NULL);
 	return 0;
+}
+
+/* RFC 8970 §3: PREVIEW's modifiers "(LAZY)" after it in the list. A
+   preview is made at once either way, which LAZY allows. */
+static bool
+is_preview_modifiers(const struct imap_arg *prev, const struct imap_arg *arg)
+{
+	const struct imap_arg *list;
+	unsigned int count, i;
+	const char *name;
+
+	if (!imap_arg_get_atom(prev, &name) ||
+	    strcasecmp(name, "PREVIEW") != 0 ||
+	    !imap_arg_get_list(arg, &list, &count) || count == 0)
+		return false;
+	for (i = 0; i < count; i++) {
+		if (!imap_arg_get_atom(&list[i], &name) ||
+		    strcasecmp(name, "LAZY") != 0)
+			return false;
+	}
+	return true;
 }
 
 static int
@@ -171,6 +198,8 @@ parse_items(struct imap_conn *conn, struct fetch_ctx *ctx,
 		return -1;
 	}
 	for (i = 0; i < count; i++) {
+		if (i > 0 && is_preview_modifiers(&list[i - 1], &list[i]))
+			continue;
 		if (!imap_arg_get_atom(&list[i], &item)) {
 			*error_r = "Invalid FETCH item.";
 			return -1;
@@ -311,6 +340,16 @@ fetch_one(struct imap_conn *conn, struct fetch_ctx *ctx, uint32_t uid,
 		SEP();
 		buf_append_str(out, "BODY ");
 		imap_bodystructure_write(out, mime->root, false, qflags);
+	}
+	if ((items & F_PREVIEW) != 0) {
+		buf_t preview = BUF_INIT;
+
+		SEP();
+		buf_append_str(out, "PREVIEW ");
+		if (mime != NULL)
+			mime_preview_append(mime, data->data, &preview);
+		imap_append_nstring(out, buf_cstr(&preview), qflags);
+		buf_deinit(&preview);
 	}
 	for (i = 0; i < ctx->section_count && ret > 0; i++) {
 		SEP();
