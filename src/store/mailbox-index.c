@@ -5,12 +5,16 @@
  * MODSEQs. Encoding, checksums and the file I/O; the decisions (when to
  * trust, repair or rebuild it) are in mailbox-refresh.c. The byte layout
  * is in mailbox-private.h. Nothing here fsyncs: the index is a cache and
- * losing it loses nothing.
+ * losing it loses nothing. Also the expunge history (NAME.exp), which
+ * is not a cache: QRESYNC (RFC 7162 §3.2.5) answers from it, so it is
+ * written durably before the files change.
  */
 #include "mailbox-private.h"
 #include "vfs.h"
+#include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -406,4 +410,424 @@ file_ident_equal(const struct file_ident *a, const struct file_ident *b)
 {
 	return a->ino == b->ino && a->size == b->size &&
 		a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec;
+}
+
+/* ------------------------------------------------------------------ */
+/* expunge history                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Whole history as read: records up to the first damaged one. */
+struct exp_log {
+	uint32_t uidvalidity;
+	uint64_t horizon;
+	uint32_t *uids;
+	uint64_t *modseqs;
+	unsigned int count;
+};
+
+static void
+exp_log_free(struct exp_log *elog)
+{
+	i_free(elog->uids);
+	i_free(elog->modseqs);
+	elog->count = 0;
+}
+
+char *
+expunge_log_path(const char *mailbox_path)
+{
+	return i_strdup_printf("%s.exp", mailbox_path);
+}
+
+static void
+exp_hdr_encode(uint32_t uidvalidity, uint64_t horizon,
+	       unsigned char out[EXPUNGE_LOG_HEADER_SIZE])
+{
+	memset(out, 0, EXPUNGE_LOG_HEADER_SIZE);
+	put_le32(out + 0, EXPUNGE_LOG_MAGIC);
+	put_le32(out + 4, EXPUNGE_LOG_VERSION);
+	put_le32(out + 8, uidvalidity);
+	put_le32(out + 12, EXPUNGE_LOG_RECORD_SIZE);
+	put_le64(out + 16, horizon);
+	put_le64(out + 24, index_checksum(out, 3));
+}
+
+static void
+exp_rec_encode(uint32_t uid, uint64_t modseq,
+	       unsigned char out[EXPUNGE_LOG_RECORD_SIZE])
+{
+	put_le32(out + 0, uid);
+	put_le32(out + 4, 0);
+	put_le64(out + 8, modseq);
+	put_le32(out + 4, (uint32_t)index_checksum(out, 2));
+}
+
+/* 1 and the record, or 0 when it is damaged (a torn append). */
+static int
+exp_rec_decode(const unsigned char in[EXPUNGE_LOG_RECORD_SIZE],
+	       uint32_t *uid_r, uint64_t *modseq_r)
+{
+	unsigned char tmp[EXPUNGE_LOG_RECORD_SIZE];
+
+	memcpy(tmp, in, sizeof(tmp));
+	put_le32(tmp + 4, 0);
+	if (get_le32(in + 4) != (uint32_t)index_checksum(tmp, 2))
+		return 0;
+	*uid_r = get_le32(in);
+	*modseq_r = get_le64(in + 8);
+	return *uid_r != 0 ? 1 : 0;
+}
+
+static int
+exp_decode(const unsigned char *data, size_t len, struct exp_log *elog)
+{
+	unsigned int i, max;
+
+	if (len < EXPUNGE_LOG_HEADER_SIZE ||
+	    get_le32(data + 0) != EXPUNGE_LOG_MAGIC ||
+	    get_le32(data + 4) != EXPUNGE_LOG_VERSION ||
+	    get_le32(data + 12) != EXPUNGE_LOG_RECORD_SIZE ||
+	    get_le64(data + 24) != index_checksum(data, 3))
+		return 0;
+	elog->uidvalidity = get_le32(data + 8);
+	elog->horizon = get_le64(data + 16);
+	max = (unsigned int)((len - EXPUNGE_LOG_HEADER_SIZE) /
+			     EXPUNGE_LOG_RECORD_SIZE);
+	elog->uids = i_malloc((max + 1) * sizeof(*elog->uids));
+	elog->modseqs = i_malloc((max + 1) * sizeof(*elog->modseqs));
+	for (i = 0; i < max; i++) {
+		if (exp_rec_decode(data + EXPUNGE_LOG_HEADER_SIZE +
+				   (size_t)i * EXPUNGE_LOG_RECORD_SIZE,
+				   &elog->uids[i], &elog->modseqs[i]) != 1)
+			break;
+	}
+	elog->count = i;
+	return 1;
+}
+
+/* 1 read, 0 missing or not a history (too big, bad header), -1 error.
+   undo (may be NULL) gets a copy of the file as it is. */
+static int
+exp_load(const char *path, struct exp_log *log_r,
+	 struct expunge_log_undo *undo)
+{
+	struct stat st;
+	unsigned char *data;
+	size_t done;
+	int fd, ret;
+
+	memset(log_r, 0, sizeof(*log_r));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		return store_set_syscall_error("open", path);
+	}
+	if (fstat(fd, &st) == -1) {
+		ret = store_set_syscall_error("fstat", path);
+		close(fd);
+		return ret;
+	}
+	if (st.st_size > (off_t)EXPUNGE_LOG_SIZE_MAX) {
+		close(fd);
+		return 0;
+	}
+	data = i_malloc((size_t)st.st_size + 1);
+	if (fmt_pread(fd, data, (size_t)st.st_size, 0, &done) < 0) {
+		ret = store_set_syscall_error("pread", path);
+	} else {
+		ret = exp_decode(data, done, log_r);
+		if (undo != NULL) {
+			undo->existed = true;
+			undo->size = done;
+			undo->len = done;
+			undo->data = data;
+			data = NULL;
+		}
+	}
+	free(data);
+	close(fd);
+	return ret;
+}
+
+/* Replaces the history durably with header + the records of elog from
+   first on + count new ones at modseq. */
+static int
+exp_write(const char *path, const struct exp_log *elog, unsigned int first,
+	  const uint32_t *uids, unsigned int count, uint64_t modseq)
+{
+	unsigned int i, n = elog->count - first;
+	size_t len = EXPUNGE_LOG_HEADER_SIZE +
+		(size_t)(n + count) * EXPUNGE_LOG_RECORD_SIZE;
+	unsigned char *data = i_malloc(len), *p;
+	int ret = 0;
+
+	exp_hdr_encode(elog->uidvalidity, elog->horizon, data);
+	p = data + EXPUNGE_LOG_HEADER_SIZE;
+	for (i = 0; i < n; i++, p += EXPUNGE_LOG_RECORD_SIZE)
+		exp_rec_encode(elog->uids[first + i], elog->modseqs[first + i], p);
+	for (i = 0; i < count; i++, p += EXPUNGE_LOG_RECORD_SIZE)
+		exp_rec_encode(uids[i], modseq, p);
+	if (vfs_write_file_atomic(path, data, len) == -1) {
+		const char *fpath, *call = vfs_write_failed_syscall(&fpath);
+
+		ret = store_set_syscall_error(call, fpath);
+	}
+	free(data);
+	return ret;
+}
+
+/* Appends count records at the end of the valid records, then
+   fdatasync. */
+static int
+exp_append(const char *path, const struct exp_log *elog, const uint32_t *uids,
+	   unsigned int count, uint64_t modseq, uint64_t old_size)
+{
+	size_t len = (size_t)count * EXPUNGE_LOG_RECORD_SIZE;
+	unsigned char *data = i_malloc(len);
+	off_t at = EXPUNGE_LOG_HEADER_SIZE +
+		(off_t)elog->count * EXPUNGE_LOG_RECORD_SIZE;
+	unsigned int i;
+	int fd, ret = 0;
+
+	for (i = 0; i < count; i++)
+		exp_rec_encode(uids[i], modseq,
+			       data + (size_t)i * EXPUNGE_LOG_RECORD_SIZE);
+	if ((fd = vfs_open(path, O_WRONLY | O_CLOEXEC, 0)) == -1) {
+		free(data);
+		return store_set_syscall_error("open", path);
+	}
+	if (vfs_pwrite_all(fd, data, len, at) == -1)
+		ret = store_set_syscall_error("pwrite", path);
+	else if (vfs_fdatasync(fd) == -1)
+		ret = store_set_syscall_error("fdatasync", path);
+	if (ret < 0 && vfs_ftruncate(fd, (off_t)old_size) == -1)
+		log_warn("ftruncate(%s)", path);
+	close(fd);
+	free(data);
+	return ret;
+}
+
+/*
+ * Written before the mailbox files change (write-ahead): a crash between
+ * the two leaves UIDs here that are still in the mailbox, which readers
+ * drop, never an expunge the history does not know. A history that is
+ * missing, damaged or of an earlier mailbox of the name starts over with
+ * the horizon at the mailbox's HIGHESTMODSEQ.
+ */
+static int
+log_append(struct mailbox *box, const uint32_t *uids, unsigned int count,
+	   uint64_t modseq, struct expunge_log_undo *undo)
+{
+	char *path = expunge_log_path(box->path);
+	struct exp_log elog;
+	unsigned int i, first;
+	bool fresh;
+	int ret;
+
+	i_assert(box->account->lock_exclusive && box->hdr_valid);
+	memset(undo, 0, sizeof(*undo));
+	ret = exp_load(path, &elog, undo);
+	if (ret < 0)
+		goto out;
+	fresh = ret == 0 || elog.uidvalidity != box->hdr.uidvalidity;
+	if (fresh) {
+		exp_log_free(&elog);
+		elog.uidvalidity = box->hdr.uidvalidity;
+		elog.horizon = box->hdr.highestmodseq;
+	}
+	if (count > EXPUNGE_LOG_RECORDS_MAX / 2) {
+		/* too many to list: the horizon covers them (a client
+		   behind it gets every UID not in the mailbox) */
+		elog.horizon = modseq;
+		ret = exp_write(path, &elog, elog.count, NULL, 0, modseq);
+	} else if (fresh) {
+		ret = exp_write(path, &elog, 0, uids, count, modseq);
+	} else if (elog.count + count > EXPUNGE_LOG_RECORDS_MAX) {
+		/* keep the newer half; what goes moves the horizon */
+		first = elog.count - EXPUNGE_LOG_RECORDS_MAX / 2;
+		for (i = 0; i < first; i++) {
+			if (elog.modseqs[i] > elog.horizon)
+				elog.horizon = elog.modseqs[i];
+		}
+		ret = exp_write(path, &elog, first, uids, count, modseq);
+	} else {
+		ret = exp_append(path, &elog, uids, count, modseq,
+				 undo->size);
+		undo->appended = true;
+	}
+out:
+	undo->armed = ret == 0;
+	exp_log_free(&elog);
+	free(path);
+	return ret;
+}
+
+int
+expunge_log_append(struct mailbox *box, const uint32_t *uids,
+		   unsigned int count, uint64_t modseq)
+{
+	struct expunge_log_undo undo;
+	int ret;
+
+	ret = log_append(box, uids, count, modseq, &undo);
+	free(undo.data);
+	return ret;
+}
+
+/* Puts the history back as undo describes it (the expunge after it
+   failed). A failure is logged: the records left name UIDs that are
+   still in the mailbox, which readers drop. */
+static void
+log_undo(struct mailbox *box, const struct expunge_log_undo *undo)
+{
+	char *path = expunge_log_path(box->path);
+	int fd, ret = 0;
+
+	if (undo->appended) {
+		if ((fd = vfs_open(path, O_WRONLY | O_CLOEXEC, 0)) == -1 ||
+		    vfs_ftruncate(fd, (off_t)undo->size) == -1)
+			ret = -1;
+		if (fd != -1)
+			close(fd);
+	} else if (undo->existed) {
+		ret = vfs_write_file_atomic(path, undo->data, undo->len);
+	} else if (vfs_unlink(path) == -1 && errno != ENOENT) {
+		ret = -1;
+	}
+	if (ret < 0)
+		log_warn("%s: could not take back the expunge history", path);
+	free(path);
+}
+
+void
+expunge_log_end(struct mailbox *box, bool failed)
+{
+	struct expunge_log_undo *undo = &box->exp_undo;
+
+	if (undo->armed && failed)
+		log_undo(box, undo);
+	free(undo->data);
+	memset(undo, 0, sizeof(*undo));
+}
+
+static int
+uid32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* The UIDs of old[] that recs[] (both ascending) no longer has. */
+static void
+vanished_uids(const struct mail_rec *old, unsigned int old_count,
+	      const struct mail_rec *recs, unsigned int count,
+	      struct uid_array *out)
+{
+	unsigned int i, j = 0;
+
+	for (i = 0; i < old_count; i++) {
+		while (j < count && recs[j].uid < old[i].uid)
+			j++;
+		if (j == count || recs[j].uid != old[i].uid)
+			uid_array_add(out, old[i].uid);
+	}
+}
+
+/*
+ * After a rebuild (exclusive lock, box->hdr and box->recs the new
+ * state): messages of the old records that are gone were removed behind
+ * the store's back (or by an expunge already logged) and are logged
+ * now; without old records nothing is known and the horizon moves up to
+ * the rebuild's MODSEQ. Failing that, the history is removed, which
+ * readers take as "nothing known". Logged, never fatal.
+ */
+void
+expunge_log_rebuilt(struct mailbox *box, const struct mail_rec *old,
+		    unsigned int old_count)
+{
+	char *path = expunge_log_path(box->path);
+	struct uid_array gone = { 0 };
+	struct exp_log elog;
+	uint64_t modseq = box->hdr.highestmodseq;
+	int ret;
+
+	if (old != NULL) {
+		vanished_uids(old, old_count, box->recs, box->rec_count,
+			      &gone);
+		ret = gone.count == 0 ? 0 :
+			expunge_log_append(box, gone.uids, gone.count, modseq);
+	} else {
+		ret = exp_load(path, &elog, NULL);
+		if (ret == 0 || (ret == 1 &&
+				 elog.uidvalidity != box->hdr.uidvalidity)) {
+			exp_log_free(&elog);
+			elog.uidvalidity = box->hdr.uidvalidity;
+		}
+		if (ret >= 0) {
+			if (elog.horizon < modseq)
+				elog.horizon = modseq;
+			ret = exp_write(path, &elog, 0, NULL, 0, modseq);
+		}
+		exp_log_free(&elog);
+	}
+	if (ret < 0) {
+		log_warnx("%s: could not update the expunge history, "
+			  "removing it", path);
+		store_clear_error();
+		if (vfs_unlink(path) == -1 && errno != ENOENT)
+			log_warn("unlink(%s)", path);
+	}
+	uid_array_free(&gone);
+	free(path);
+}
+
+int
+store_mailbox_expunged_since(struct mailbox *box, uint64_t since,
+			     struct uid_array *uids_r)
+{
+	char *path = expunge_log_path(box->path);
+	struct exp_log elog;
+	unsigned int i, n = 0;
+	int ret;
+
+	if (account_lock(box->account, false) < 0) {
+		free(path);
+		return -1;
+	}
+	ret = exp_load(path, &elog, NULL);
+	account_unlock(box->account);
+	free(path);
+	if (ret <= 0)
+		return ret;
+	if (elog.uidvalidity != box->view_uidvalidity || since < elog.horizon) {
+		exp_log_free(&elog);
+		return 0;
+	}
+	for (i = 0; i < elog.count; i++) {
+		if (elog.modseqs[i] > since)
+			elog.uids[n++] = elog.uids[i];
+	}
+	qsort(elog.uids, n, sizeof(*elog.uids), uid32_cmp);
+	for (i = 0; i < n; i++) {
+		if (i == 0 || elog.uids[i] != elog.uids[i - 1])
+			uid_array_add(uids_r, elog.uids[i]);
+	}
+	exp_log_free(&elog);
+	return 1;
+}
+
+int
+expunge_log_append_recs(struct mailbox *box, const struct mail_rec *recs,
+			unsigned int count, uint64_t modseq)
+{
+	uint32_t *uids = i_malloc((count + 1) * sizeof(*uids));
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < count; i++)
+		uids[i] = recs[i].uid;
+	ret = log_append(box, uids, count, modseq, &box->exp_undo);
+	free(uids);
+	return ret;
 }

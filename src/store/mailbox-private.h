@@ -9,7 +9,9 @@
  *                     in-place flag writes, rewrite (expunge)
  *   fmt-mdir.c        the directory format: file names, scan, append,
  *                     flag renames, unlink
- *   mailbox-index.c   the index file: read, validate, write, rebuild
+ *   mailbox-index.c   the index file: read, validate, write, rebuild;
+ *                     the expunge history (NAME.exp) for QRESYNC
+ *   mailbox-objectid.c  MAILBOXID and EMAILID (RFC 8474)
  *   mailbox.c         struct mailbox, open/close, the view, reading
  *   mailbox-sync.c    store_mailbox_sync (diffing the view)
  *   mailbox-save.c    append, deliver, copy, move
@@ -341,6 +343,61 @@ bool file_ident_equal(const struct file_ident *a, const struct file_ident *b);
 int mail_recs_find(const struct mail_rec *recs, unsigned int count,
 		   uint32_t uid);
 
+/* What expunge_log_end() needs to take an append back. */
+struct expunge_log_undo {
+	bool armed;
+	bool existed;           /* the file was there before */
+	bool appended;          /* records were appended: truncate */
+	uint64_t size;          /* ... back to this size */
+	unsigned char *data;    /* else: the old contents */
+	size_t len;
+};
+
+/* ---- the expunge history (mailbox-index.c) ----
+ *
+ * NAME.mbox.exp / NAME.mdir.exp beside the mailbox: which UIDs were
+ * expunged at which MODSEQ, for QRESYNC (RFC 7162 §3.2.5.1, §3.2.6).
+ * Not a cache: written (and fdatasync'd) before the mailbox files change.
+ *   header, 32 bytes, little-endian:
+ *      0 u32 magic "CMEX" (0x58454d43)     4 u32 version
+ *      8 u32 uidvalidity                  12 u32 record size (16)
+ *     16 u64 horizon: expunges with a MODSEQ up to it may be missing
+ *     24 u64 checksum of bytes 0..23 (index_checksum)
+ *   records, 16 bytes each, in the order written:
+ *      0 u32 uid      4 u32 low half of index_checksum of the record
+ *                           with this field zero
+ *      8 u64 modseq of the expunge
+ * Reading stops at the first damaged record (a torn append).
+ */
+#define EXPUNGE_LOG_MAGIC 0x58454d43u
+#define EXPUNGE_LOG_VERSION 1
+#define EXPUNGE_LOG_HEADER_SIZE 32
+#define EXPUNGE_LOG_RECORD_SIZE 16
+/* More records than this: the older half goes, raising the horizon. */
+#define EXPUNGE_LOG_RECORDS_MAX 65536
+/* A bigger file is not read (treated as no history). */
+#define EXPUNGE_LOG_SIZE_MAX (EXPUNGE_LOG_HEADER_SIZE + \
+	(EXPUNGE_LOG_RECORDS_MAX * 2 + 2) * EXPUNGE_LOG_RECORD_SIZE)
+
+/* The history's path for a mailbox path (caller frees). */
+char *expunge_log_path(const char *mailbox_path);
+/* Exclusive lock, box->hdr fresh: records uids as expunged at modseq,
+   durably, before the files change. 0 or -1 (the expunge must not go
+   ahead). */
+int expunge_log_append(struct mailbox *box, const uint32_t *uids,
+		       unsigned int count, uint64_t modseq);
+/* The same for the UIDs of recs (mailbox_expunge_locked), remembering
+   how to take it back: expunge_log_end(box, failed) afterwards puts the
+   history back as it was when the expunge failed (so a failed expunge
+   changes nothing), and forgets. */
+int expunge_log_append_recs(struct mailbox *box, const struct mail_rec *recs,
+			    unsigned int count, uint64_t modseq);
+void expunge_log_end(struct mailbox *box, bool failed);
+/* After a persistent rebuild: logs messages of old (NULL: unknown) that
+   are gone, or moves the horizon up. Never fails (logs). */
+void expunge_log_rebuilt(struct mailbox *box, const struct mail_rec *old,
+			 unsigned int old_count);
+
 /* ---- struct mailbox ---- */
 
 /* Where a view message's bytes are (mbox: in box->view_fd). */
@@ -380,6 +437,9 @@ struct mailbox {
 	int view_fd;            /* mbox: the file the view's offsets are in */
 	uint64_t view_ino;
 	bool view_opened;       /* false: a deliver-only handle */
+
+	/* Between expunge_log_append_recs and expunge_log_end. */
+	struct expunge_log_undo exp_undo;
 
 	/* Between mailbox_keywords_begin and _end: the keyword count
 	   before the first keyword the change added (UINT_MAX: none). */

@@ -339,6 +339,8 @@ mailbox_expunge_locked(struct mailbox *box, const uint32_t *uids,
 	if (gone[ngone - 1].uid == box->recs[box->rec_count - 1].uid)
 		ret = save_uidnext(box, modseq);
 	if (ret == 0)
+		ret = expunge_log_append_recs(box, gone, ngone, modseq);
+	if (ret == 0)
 		ret = mailbox_index_mark(box, INDEX_DIRTY);
 	if (ret == 0 && box->format == MAILBOX_FORMAT_MBOX) {
 		if ((fd = open_mbox_rw(box)) == -1) {
@@ -366,6 +368,7 @@ mailbox_expunge_locked(struct mailbox *box, const uint32_t *uids,
 	for (i = 0; expunged_r != NULL && i < ngone; i++)
 		uid_array_add(expunged_r, gone[i].uid);
 out:
+	expunge_log_end(box, ret < 0);
 	free(keep);
 	free(gone);
 	free(sorted);

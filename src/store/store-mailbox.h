@@ -234,6 +234,24 @@ int store_mailbox_move(struct mailbox *box, const uint32_t *uids,
 int store_mailbox_expunge(struct mailbox *box, const uint32_t *uids,
 			  unsigned int count, struct uid_array *expunged_r);
 
+/* UIDs expunged from box with a MODSEQ above since, ascending, for
+   QRESYNC (RFC 7162 §3.2.5.1, §3.2.6); may hold UIDs still in the
+   mailbox (an expunge that failed), which the caller drops. Returns 1,
+   or 0 when the history does not reach back to since (the caller must
+   take every UID not in the mailbox as possibly expunged), -1 on error.
+   Takes the shared lock; reads only the history file. */
+int store_mailbox_expunged_since(struct mailbox *box, uint64_t since,
+				 struct uid_array *uids_r);
+
+/* RFC 8474 object identifiers ("F" or "M" and 24 hex digits), derived
+   from the account name and UIDVALIDITY (and UID): the same for as long
+   as the mailbox (message) exists, never given to another. */
+#define STORE_OBJECTID_MAX 25
+void store_mailbox_id(struct account *account, uint32_t uidvalidity,
+		      char out[STORE_OBJECTID_MAX + 1]);
+void store_email_id(struct account *account, uint32_t uidvalidity,
+		    uint32_t uid, char out[STORE_OBJECTID_MAX + 1]);
+
 /* Verifies a mailbox's files (every message parses, UIDs ascending and
    unique, index agrees). Problems are appended to report as lines.
    Returns 0 clean, 1 problems found, -1 error. */
