@@ -63,7 +63,7 @@ class Dovecot:
 
     def __init__(self, workdir=None, fmt="maildir", users=("user1",),
                  password="bench", protocols=PROTOCOLS, keep=False,
-                 daemon=True):
+                 daemon=True, extra_conf=""):
         # Commune's format names map to their closest Dovecot format.
         # daemon is accepted for symmetry with bench/commune.py: doveadm
         # needs the master's auth service, so Dovecot always runs.
@@ -86,6 +86,7 @@ class Dovecot:
         self.log = os.path.join(self.dir, "dovecot.log")
         self.ports = {p: benchlib.free_port() for p in self.protocols}
         self.proc = None
+        self.extra_conf = extra_conf
         self._write_config()
 
     # --- configuration -------------------------------------------------
@@ -184,6 +185,9 @@ class Dovecot:
             "service stats {\n  unix_listener stats-writer {\n"
             "    mode = 0666\n  }\n}",
         ] + ident + listeners
+        if self.extra_conf:
+            # A row's own settings (e.g. the limits of the IDLE row).
+            conf.append(self.extra_conf)
         extra = os.environ.get("BENCH_DOVECOT_EXTRA")
         if extra:
             # Site tuning (bench/run.py --dovecot-extra FILE), e.g. the
@@ -262,10 +266,12 @@ class Dovecot:
             pw = pwd.getpwnam(MAIL_USER_AS_ROOT)
             os.chown(path, pw.pw_uid, pw.pw_gid)
 
-    def import_mbox(self, user, path, timeout=1800):
+    def import_mbox(self, user, path, timeout=1800, fsync=True):
         """Copies every message of the mbox file at path into INBOX with
         `doveadm import`. Dovecot may write X-UID headers into a source
-        mbox, so it reads a private copy (not timed)."""
+        mbox, so it reads a private copy (not timed). fsync=False runs
+        it with mail_fsync=never (for fixtures, where the import is not
+        what is measured)."""
         src = os.path.join(self.dir, "import")
         os.makedirs(src, exist_ok=True)
         copy = os.path.join(src, "inbox")
@@ -274,7 +280,9 @@ class Dovecot:
         self._own(copy)
         loc = f"mbox:{src}:INBOX={copy}:INDEX=MEMORY"
         try:
-            self.run_doveadm(timeout, "import", "-u", user, loc, "", "all")
+            opts = () if fsync else ("-o", "mail_fsync=never")
+            self.run_doveadm(timeout, *opts, "import", "-u", user, loc, "",
+                             "all")
         finally:
             shutil.rmtree(src, ignore_errors=True)
 

@@ -96,6 +96,7 @@ class Ctx:
         self.callgrind = args.callgrind
         self.syscalls = args.syscalls
         self.timeout = args.timeout
+        self.idle = getattr(args, "idle", 10000)
         self.keep = args.keep
         self.commune_bin = args.commune_bin
         os.makedirs(args.tmpdir, exist_ok=True)
@@ -111,6 +112,7 @@ class Ctx:
 
     def fmt_title(self, title):
         return title.format(n=f"{self.n:,}", big=f"{self.big:,}",
+                            idle=f"{self.idle:,}",
                             c=self.concurrency, k=self.recipients)
 
     def note(self, text):
@@ -124,7 +126,8 @@ class Ctx:
         os.chmod(d, 0o755)
         return d
 
-    def server(self, side, fmt, users, protocols=None, daemon=True):
+    def server(self, side, fmt, users, protocols=None, daemon=True,
+               dovecot_conf=""):
         """A started server of side (Commune or Dovecot) in a fresh temp
         dir with the given users; stop it with ctx.release(srv) or let
         the run end. Use as `with ctx.server(...) as srv:`."""
@@ -135,7 +138,8 @@ class Ctx:
             cls = commune.Commune
         elif side == "dovecot":
             import dovecot
-            kw = {"protocols": protocols or dovecot.PROTOCOLS}
+            kw = {"protocols": protocols or dovecot.PROTOCOLS,
+                  "extra_conf": dovecot_conf}
             cls = dovecot.Dovecot
         else:
             raise ValueError(side)

@@ -55,6 +55,8 @@ def parse_args(argv):
                     help="messages per delivery/append row (10000)")
     ap.add_argument("--big", type=int, default=100000,
                     help="messages in the big mailbox (100000)")
+    ap.add_argument("--idle", type=int, default=10000,
+                    help="connections of the IDLE memory row (10000)")
     ap.add_argument("-c", "--concurrency", type=int, default=4,
                     help="concurrent client connections (4)")
     ap.add_argument("-k", "--recipients", type=int, default=10,
