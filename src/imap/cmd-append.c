@@ -40,9 +40,9 @@ append_ctx_free(struct imap_conn *conn)
 }
 
 /* RFC 3501 date-time: "dd-Mon-yyyy hh:mm:ss +zzzz" (day may be " d").
-   Seconds since the epoch, or -1. */
-static int64_t
-parse_date_time(const char *s)
+   Seconds since the epoch, or -1. REPLACE uses it too. */
+int64_t
+imap_date_time_parse(const char *s)
 {
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 	struct tm tm;
@@ -120,7 +120,7 @@ parse_message(struct append_ctx *ctx, const struct imap_arg *args,
 	ctx->count++;
 	if (*i < count && args[*i].type == IMAP_ARG_STRING) {
 		(void)imap_arg_get_string(&args[*i], &date);
-		if ((msg->internal_date = parse_date_time(date)) < 0) {
+		if ((msg->internal_date = imap_date_time_parse(date)) < 0) {
 			*error_r = "Invalid date-time.";
 			return -1;
 		}

@@ -394,8 +394,12 @@ imap_status_append(struct imap_conn *conn, buf_t *out, const char *name,
 {
 	struct mailbox_status st;
 	const char *sep = "";
+	uint64_t deleted_kib = 0;
 
 	if (store_mailbox_status(conn->account, name, &st) < 0)
+		return -1;
+	if ((items & STATUS_DELETED_STORAGE) != 0 &&
+	    imap_quota_deleted_storage(conn, name, &deleted_kib) < 0)
 		return -1;
 	buf_append_str(out, "* STATUS ");
 	imap_mailbox_name_out(conn, out, name);
@@ -414,6 +418,9 @@ imap_status_append(struct imap_conn *conn, buf_t *out, const char *name,
 	ITEM(STATUS_UNSEEN, "UNSEEN %u", st.unseen);
 	ITEM(STATUS_DELETED, "DELETED %u", st.deleted);
 	ITEM(STATUS_SIZE, "SIZE %llu", (unsigned long long)st.bytes);
+	/* RFC 9208: what an expunge would free, in KiB */
+	ITEM(STATUS_DELETED_STORAGE, "DELETED-STORAGE %llu",
+	     (unsigned long long)deleted_kib);
 	ITEM(STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ %llu",
 	     (unsigned long long)st.highestmodseq);
 #undef ITEM
@@ -444,6 +451,7 @@ static const struct {
 	{ "UNSEEN", STATUS_UNSEEN },
 	{ "DELETED", STATUS_DELETED },
 	{ "SIZE", STATUS_SIZE },
+	{ "DELETED-STORAGE", STATUS_DELETED_STORAGE },
 	{ "HIGHESTMODSEQ", STATUS_HIGHESTMODSEQ },
 };
 

@@ -59,7 +59,8 @@ imap_capability_append(struct imap_conn *conn, buf_t *out)
 		   "NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE MULTIAPPEND "
 		   "BINARY STATUS=SIZE LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES "
 		   "CONDSTORE COMPRESS=DEFLATE "
-		   "UTF8=ACCEPT UNAUTHENTICATE PREVIEW APPENDLIMIT=%u",
+		   "UTF8=ACCEPT UNAUTHENTICATE PREVIEW REPLACE "
+		   "APPENDLIMIT=%u",
 		   IMAP_LITERAL_MAX_DEFAULT);
 	/* RFC 6154 */
 	buf_append_str(out, " SPECIAL-USE CREATE-SPECIAL-USE");
@@ -547,6 +548,8 @@ cmd_uid(struct imap_conn *conn)
 		cmd_expunge_args(conn, args, count);
 	else if (strcasecmp(verb, "SEARCH") == 0)
 		cmd_search_args(conn, args, count);
+	else if (strcasecmp(verb, "REPLACE") == 0)
+		cmd_replace_args(conn, args, count);
 	else
 		imap_conn_bad(conn, "Unknown UID command.");
 }
@@ -597,6 +600,7 @@ static const struct command_def commands[] = {
 	{ "EXPUNGE", S_SELECTED, cmd_expunge },
 	{ "COPY", S_SELECTED, cmd_copy },
 	{ "MOVE", S_SELECTED, cmd_move },
+	{ "REPLACE", S_SELECTED, cmd_replace },
 	{ "SEARCH", S_SELECTED, cmd_search },
 	{ "UID", S_SELECTED, cmd_uid },
 	{ "CLOSE", S_SELECTED, cmd_close },

@@ -288,6 +288,8 @@ imap_job_store_error(struct imap_conn *conn, const char *what)
 				what, text);
 		return;
 	case STORE_ERROR_OVERQUOTA:
+		/* RFC 9208: the usage that made the command fail */
+		imap_quota_append_untagged(conn, &conn->job_out);
 		imap_job_tagged(conn, "NO [OVERQUOTA] %s: over quota", what);
 		return;
 	case STORE_ERROR_NOSPACE:

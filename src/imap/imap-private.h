@@ -25,6 +25,7 @@
  *   cmd-copy.c       COPY, MOVE (and UID forms), UID sets.
  *   cmd-append.c     APPEND, MULTIAPPEND.
  *   cmd-search.c     SEARCH, UID SEARCH.
+ *   cmd-replace.c    REPLACE, UID REPLACE (RFC 8508).
  *   imap-seqset.c    sequence sets.
  *   imap-parser.c    the command parser (no I/O).
  *
@@ -338,6 +339,12 @@ void cmd_move(struct imap_conn *conn);
 void cmd_copy_args(struct imap_conn *conn, const struct imap_arg *args,
 		   unsigned int count, bool move);
 void cmd_append(struct imap_conn *conn);
+/* RFC 3501 date-time "dd-Mon-yyyy hh:mm:ss +zzzz" to seconds since the
+   epoch, or -1 when invalid (cmd-append.c). */
+int64_t imap_date_time_parse(const char *s);
+void cmd_replace(struct imap_conn *conn);
+void cmd_replace_args(struct imap_conn *conn, const struct imap_arg *args,
+		      unsigned int count);
 void cmd_search(struct imap_conn *conn);
 void cmd_search_args(struct imap_conn *conn, const struct imap_arg *args,
 		     unsigned int count);

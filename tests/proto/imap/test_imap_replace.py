@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: MIT
+"""REPLACE and UID REPLACE (RFC 8508) through the real `commune serve`:
+the new message is appended (APPENDUID in an untagged OK) before the
+old one is expunged, into the same or another mailbox; nothing changes
+when the append fails; errors are BAD/NO with the right codes."""
+import re
+
+from imap_helpers import Raw, client, deliver, message
+
+
+def replace(c, tag, cmd, msg, flags="", uid=False):
+    flags = f" ({flags})" if flags else ""
+    verb = "UID REPLACE" if uid else "REPLACE"
+    c.send(f"{tag} {verb} {cmd}{flags} {{{len(msg)}+}}\r\n".encode() +
+           msg + b"\r\n")
+    return c.until_tagged(tag)
+
+
+def body(c, tag, seq):
+    lines = c.cmd(tag, f"FETCH {seq} (FLAGS BODY.PEEK[HEADER.FIELDS "
+                  f"(SUBJECT)])")
+    return "\n".join(lines)
+
+
+def selected(imap, accounts, n=3):
+    for i in range(n):
+        deliver(accounts, "alice", message(f"old{i + 1}"))
+    c = Raw(imap)
+    c.login()
+    c.cmd("s", "SELECT INBOX")
+    return c
+
+
+def test_replace_in_selected_mailbox(imap, accounts):
+    c = selected(imap, accounts)
+    assert "REPLACE" in c.cmd("c", "CAPABILITY")[0].split()
+    c.cmd("d", "STORE 3 +FLAGS.SILENT (\\Deleted)")
+    lines = replace(c, "r", "2 INBOX", message("new2"), "\\Seen $Edited")
+    assert re.match(r"\* OK \[APPENDUID \d+ 4\] ", lines[0]), lines
+    assert "* 2 EXPUNGE" in lines
+    assert "* 3 EXISTS" in lines
+    assert lines[-1] == "r OK REPLACE completed."
+    # the other \Deleted message was left alone
+    lines = c.cmd("f", "UID FETCH 1:* (FLAGS)")
+    assert lines[:-1] == ["* 1 FETCH (UID 1 FLAGS ())",
+                          "* 2 FETCH (UID 3 FLAGS (\\Deleted))",
+                          "* 3 FETCH (UID 4 FLAGS (\\Seen $Edited))"]
+    assert "Subject: new2" in body(c, "b", 3)
+    # another session sees the same
+    m = client(imap)
+    m.select("INBOX")
+    typ, data = m.search(None, "SUBJECT", "old2")
+    assert data == [b""]
+    typ, data = m.search(None, "SUBJECT", "new2")
+    assert data == [b"3"]
+    m.logout()
+
+
+def test_uid_replace_into_other_mailbox(imap, accounts):
+    c = selected(imap, accounts)
+    c.cmd("c", "CREATE Drafts")
+    lines = replace(c, "u", "1 Drafts", message("draft"), uid=True)
+    assert re.match(r"\* OK \[APPENDUID \d+ 1\] ", lines[0]), lines
+    assert "* 1 EXPUNGE" in lines
+    assert not any("EXISTS" in x for x in lines)
+    assert lines[-1] == "u OK UID REPLACE completed."
+    lines = c.cmd("t", "STATUS Drafts (MESSAGES)")
+    assert lines[0] == '* STATUS "Drafts" (MESSAGES 1)'
+    assert c.cmd("v", "UID SEARCH ALL")[0] == "* SEARCH 2 3"
+
+
+def test_replace_failures_change_nothing(imap, accounts):
+    c = selected(imap, accounts)
+    lines = replace(c, "a", "2 Nope", message("x"))
+    assert lines[-1].startswith("a NO [TRYCREATE]"), lines
+    assert replace(c, "b", "9 INBOX", message("x"))[-1].startswith("b BAD")
+    lines = replace(c, "n", "99 INBOX", message("x"), uid=True)
+    assert lines[-1].startswith("n NO [NONEXISTENT]"), lines
+    assert replace(c, "e", "1 INBOX", b"")[-1].startswith("e NO")
+    lines = replace(c, "f", "1 INBOX", message("x"), "\\Recent")
+    assert lines[-1].startswith("f BAD"), lines
+    c.send("g REPLACE 1 INBOX\r\n")
+    assert c.until_tagged("g")[-1].startswith("g BAD")
+    lines = c.cmd("h", "FETCH 1:* (UID FLAGS)")
+    assert lines[:-1] == ["* 1 FETCH (UID 1 FLAGS ())",
+                          "* 2 FETCH (UID 2 FLAGS ())",
+                          "* 3 FETCH (UID 3 FLAGS ())"]
+    assert c.cmd("i", "STATUS INBOX (MESSAGES UIDNEXT)")[0] == \
+        '* STATUS "INBOX" (MESSAGES 3 UIDNEXT 4)'
+    # read-only: NO before anything is appended
+    c.cmd("x", "EXAMINE INBOX")
+    lines = replace(c, "r", "1 INBOX", message("x"))
+    assert lines[-1].startswith("r NO [READ-ONLY]"), lines
+    assert c.cmd("j", "STATUS INBOX (MESSAGES UIDNEXT)")[0] == \
+        '* STATUS "INBOX" (MESSAGES 3 UIDNEXT 4)'
+
+
+def test_replace_when_expunged_elsewhere(imap, accounts):
+    c = selected(imap, accounts)
+    m = client(imap)
+    m.select("INBOX")
+    m.store("2", "+FLAGS", "\\Deleted")
+    m.expunge()
+    m.logout()
+    lines = replace(c, "a", "2 INBOX", message("late"), uid=True)
+    # either the message was still there in our view and is replaced,
+    # or it is gone and nothing is appended; never a half-done state
+    st = c.cmd("s", "STATUS INBOX (MESSAGES UIDNEXT)")[0]
+    if lines[-1].startswith("a OK"):
+        assert st == '* STATUS "INBOX" (MESSAGES 3 UIDNEXT 5)', (lines, st)
+    else:
+        assert re.match(r"a NO \[EXPUNGEISSUED\]", lines[-1]), lines
+        assert st == '* STATUS "INBOX" (MESSAGES 2 UIDNEXT 4)', (lines, st)
+
+
+def test_replace_rev2_and_literal8(imap, accounts):
+    deliver(accounts, "alice", message("old"))
+    c = Raw(imap)
+    c.login()
+    assert c.cmd("e", "ENABLE IMAP4rev2")[0] == "* ENABLED IMAP4rev2"
+    c.cmd("s", "SELECT INBOX")
+    msg = message("bin", b"a\x00b\r\n")
+    c.send(f"r REPLACE 1 INBOX ~{{{len(msg)}+}}\r\n".encode() + msg +
+           b"\r\n")
+    lines = c.until_tagged("r")
+    assert lines[-1] == "r OK REPLACE completed.", lines
+    assert c.cmd("f", "FETCH 1 (UID RFC822.SIZE)")[0] == \
+        f"* 1 FETCH (UID 2 RFC822.SIZE {len(msg)})"
