@@ -59,6 +59,7 @@ imap_capability_append(struct imap_conn *conn, buf_t *out)
 		   "NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE MULTIAPPEND "
 		   "BINARY STATUS=SIZE LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES "
 		   "CONDSTORE COMPRESS=DEFLATE "
+		   "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE "
 		   "UTF8=ACCEPT UNAUTHENTICATE PREVIEW REPLACE "
 		   "APPENDLIMIT=%u",
 		   IMAP_LITERAL_MAX_DEFAULT);
@@ -594,6 +595,9 @@ static const struct command_def commands[] = {
 	{ "SELECT", S_AUTH, cmd_select },
 	{ "EXAMINE", S_AUTH, cmd_examine },
 	{ "APPEND", S_AUTH, cmd_append },
+	{ "GETQUOTA", S_AUTH, cmd_getquota },
+	{ "GETQUOTAROOT", S_AUTH, cmd_getquotaroot },
+	{ "SETQUOTA", S_AUTH, cmd_setquota },
 	{ "CHECK", S_SELECTED, cmd_noop },
 	{ "FETCH", S_SELECTED, cmd_fetch },
 	{ "STORE", S_SELECTED, cmd_store },
