@@ -63,8 +63,9 @@ imap_capability_append(struct imap_conn *conn, buf_t *out)
 		   "UTF8=ACCEPT UNAUTHENTICATE PREVIEW REPLACE "
 		   "APPENDLIMIT=%u",
 		   IMAP_LITERAL_MAX_DEFAULT);
-	/* RFC 6154 */
-	buf_append_str(out, " SPECIAL-USE CREATE-SPECIAL-USE");
+	/* RFC 6154, RFC 5464 */
+	buf_append_str(out, " SPECIAL-USE CREATE-SPECIAL-USE METADATA "
+		       "METADATA-SERVER");
 	if (conn->state != IMAP_STATE_NOT_AUTHENTICATED)
 		return;
 	if (!conn->tls && conn->server->set.tls != NULL)
@@ -592,6 +593,8 @@ static const struct command_def commands[] = {
 	{ "DELETE", S_AUTH, cmd_delete },
 	{ "RENAME", S_AUTH, cmd_rename },
 	{ "STATUS", S_AUTH, cmd_status },
+	{ "GETMETADATA", S_AUTH, cmd_getmetadata },
+	{ "SETMETADATA", S_AUTH, cmd_setmetadata },
 	{ "SELECT", S_AUTH, cmd_select },
 	{ "EXAMINE", S_AUTH, cmd_examine },
 	{ "APPEND", S_AUTH, cmd_append },

@@ -396,6 +396,9 @@ void imap_quota_append_untagged(struct imap_conn *conn, buf_t *out);
 int imap_quota_deleted_storage(struct imap_conn *conn, const char *name,
 			       uint64_t *kib_r);
 
+/* cmd-metadata.c: GETMETADATA, SETMETADATA (RFC 5464). */
+void cmd_getmetadata(struct imap_conn *conn);
+void cmd_setmetadata(struct imap_conn *conn);
 /* cmd-select.c */
 void cmd_select(struct imap_conn *conn);
 void cmd_examine(struct imap_conn *conn);
