@@ -60,7 +60,6 @@ imap_capability_append(struct imap_conn *conn, buf_t *out)
 		   "BINARY STATUS=SIZE LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES "
 		   "CONDSTORE COMPRESS=DEFLATE "
 		   "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE "
-		   "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE "
 		   "UTF8=ACCEPT UNAUTHENTICATE PREVIEW REPLACE "
 		   "APPENDLIMIT=%u",
 		   IMAP_LITERAL_MAX_DEFAULT);
@@ -599,9 +598,6 @@ static const struct command_def commands[] = {
 	{ "SELECT", S_AUTH, cmd_select },
 	{ "EXAMINE", S_AUTH, cmd_examine },
 	{ "APPEND", S_AUTH, cmd_append },
-	{ "GETQUOTA", S_AUTH, cmd_getquota },
-	{ "GETQUOTAROOT", S_AUTH, cmd_getquotaroot },
-	{ "SETQUOTA", S_AUTH, cmd_setquota },
 	{ "GETQUOTA", S_AUTH, cmd_getquota },
 	{ "GETQUOTAROOT", S_AUTH, cmd_getquotaroot },
 	{ "SETQUOTA", S_AUTH, cmd_setquota },

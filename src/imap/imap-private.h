@@ -26,7 +26,6 @@
  *   cmd-append.c     APPEND, MULTIAPPEND.
  *   cmd-search.c     SEARCH, UID SEARCH.
  *   cmd-quota.c      GETQUOTA, GETQUOTAROOT, SETQUOTA (RFC 9208).
- *   cmd-quota.c      GETQUOTA, GETQUOTAROOT, SETQUOTA (RFC 9208).
  *   cmd-replace.c    REPLACE, UID REPLACE (RFC 8508).
  *   imap-seqset.c    sequence sets.
  *   imap-parser.c    the command parser (no I/O).
@@ -316,7 +315,6 @@ void imap_mailbox_normalise_inbox(char *name);
 #define STATUS_RECENT 0x40u
 #define STATUS_DELETED 0x80u
 #define STATUS_DELETED_STORAGE 0x100u
-#define STATUS_DELETED_STORAGE 0x100u
 int imap_status_items_parse(const struct imap_arg *arg,
 			    unsigned int *items_r);
 /* Worker: appends "* STATUS name (...)" for items; -1 on a store
@@ -401,17 +399,6 @@ int imap_quota_deleted_storage(struct imap_conn *conn, const char *name,
 /* cmd-metadata.c: GETMETADATA, SETMETADATA (RFC 5464). */
 void cmd_getmetadata(struct imap_conn *conn);
 void cmd_setmetadata(struct imap_conn *conn);
-/* cmd-quota.c: QUOTA (RFC 9208) */
-void cmd_getquota(struct imap_conn *conn);
-void cmd_getquotaroot(struct imap_conn *conn);
-void cmd_setquota(struct imap_conn *conn);
-/* Worker: the untagged QUOTA response of the account (nothing when it
-   has no limit), sent with NO [OVERQUOTA]. */
-void imap_quota_append_untagged(struct imap_conn *conn, buf_t *out);
-/* Worker: STATUS DELETED-STORAGE of mailbox name (KiB); 0 or -1. */
-int imap_quota_deleted_storage(struct imap_conn *conn, const char *name,
-			       uint64_t *kib_r);
-
 /* cmd-select.c */
 void cmd_select(struct imap_conn *conn);
 void cmd_examine(struct imap_conn *conn);
