@@ -17,6 +17,7 @@ message is absent, an accepted one present once, message counts grow by
 exactly the successes and a refused STORE left the flags as they were.
 The CLI gets the same faults: exit 75 and no change.
 """
+import re
 import smtplib
 
 import pytest
@@ -157,3 +158,102 @@ def test_fault_cli(fault_base, op, err):
             refused += 1
         check_all(commune)
     assert refused > 0
+
+
+# ---- COPY, MOVE, STORE + EXPUNGE under faults ----
+
+# (verb, source, target): alice's INBOX is .mbox, Mdir is .mdir
+MAILBOX_OPS = [("COPY", "INBOX", "Mdir"), ("COPY", "Mdir", "INBOX"),
+               ("MOVE", "INBOX", "Mdir"), ("MOVE", "Mdir", "INBOX"),
+               ("EXPUNGE", "INBOX", None), ("EXPUNGE", "Mdir", None)]
+
+
+def box_state(commune, imap, box):
+    """Each token's UIDs and flags (a failed operation leaves them as
+    they were) and UIDNEXT (which it may only raise)."""
+    ok, lines = imap.cmd(f"STATUS {box} (UIDNEXT MESSAGES)")
+    assert ok, lines
+    rows = listing(commune, "alice", box)
+    uidnext = [int(m.group(1)) for m in
+               (re.search(r"UIDNEXT (\d+)", l) for l in lines) if m]
+    assert len(uidnext) == 1, lines
+    return {"uidnext": uidnext[0], "rows": rows}
+
+
+def first_token(state):
+    """(token, uid) of the lowest UID in a listing."""
+    t, r = min(state["rows"].items(), key=lambda kv: kv[1][0][0])
+    return t, r[0][0]
+
+
+# the errno only picks the reply code, which test_fault_server covers
+@pytest.mark.parametrize("op,err", [("write", "ENOSPC"), ("fsync", "EIO"),
+                                    ("rename", "EIO")])
+def test_fault_server_copy_move_expunge(fault_base, serve, op, err):
+    """UID COPY / UID MOVE between .mbox and .mdir and \\Deleted + UID
+    EXPUNGE, each under a write/fsync/rename fault: OK with the change
+    made, or NO [SERVERBUG]/[OVERQUOTA] with both mailboxes' messages
+    exactly as before (UIDs, flags); the session goes on working."""
+    commune = fault_base
+    for i in range(3):
+        for box in ("INBOX", "Mdir"):
+            commune.ok("deliver", "alice", "--mailbox", box,
+                       input=message(f"more-{box}-{i}"))
+    refused = {"COPY": 0, "MOVE": 0, "EXPUNGE": 0}
+    done = dict(refused)
+    # Each operation comes first after a start, so that the 1st, 2nd or
+    # 3rd call of the faulty kind in it fails; then one more operation.
+    runs = [(n, first) for n in (1, 2, 3) for first in range(len(MAILBOX_OPS))]
+    for n, first in runs:
+        srv = serve(["imap"], "--allow-plaintext-auth",
+                    env={"COMMUNE_VFS_FAIL": f"{op}:{n}:{err}",
+                         "ASAN_OPTIONS": "detect_leaks=0"})
+        imap = Imap(srv.ports["imap"], "alice")
+        for verb, src, dst in (MAILBOX_OPS[first],
+                               MAILBOX_OPS[(first + 1) % len(MAILBOX_OPS)]):
+            imap.selected = None
+            assert imap.select(src)
+            before = {b: box_state(commune, imap, b)
+                      for b in ("INBOX", "Mdir")}
+            token, uid = first_token(before[src])
+            if verb == "EXPUNGE":
+                ok, lines = imap.cmd(f"UID STORE {uid} +FLAGS.SILENT "
+                                     f"(\\Deleted)")
+                if ok:
+                    # the STORE is done: the expunge starts from here
+                    before = {b: box_state(commune, imap, b)
+                              for b in ("INBOX", "Mdir")}
+                    ok, lines = imap.cmd(f"UID EXPUNGE {uid}")
+            else:
+                ok, lines = imap.cmd(f"UID {verb} {uid} {dst}")
+            after = {b: box_state(commune, imap, b)
+                     for b in ("INBOX", "Mdir")}
+            if ok:
+                done[verb] += 1
+                gone = verb in ("MOVE", "EXPUNGE")
+                src_uids = [u for u, _f in after[src]["rows"].get(token, [])]
+                assert (uid in src_uids) != gone, (verb, n, token, uid)
+                if dst is not None:
+                    assert len(after[dst]["rows"].get(token, [])) == \
+                        len(before[dst]["rows"].get(token, [])) + 1
+            else:
+                assert IMAP_CODE[err] in lines[-1], (verb, n, lines)
+                refused[verb] += 1
+                for b in ("INBOX", "Mdir"):
+                    assert after[b]["rows"] == before[b]["rows"], \
+                        (op, err, n, verb, b)
+                    # a UID handed out and taken back is not reused
+                    # (RFC 3501 §2.3.1.1: UIDNEXT changes whenever
+                    # messages are added, even if expunged again)
+                    assert after[b]["uidnext"] >= before[b]["uidnext"], \
+                        (op, err, n, verb, b)
+            ok2, lines = imap.cmd("NOOP")
+            assert ok2, lines
+        imap.close()
+        assert srv.proc.poll() is None
+        srv.assert_clean_exit()
+        check_all(commune)
+    print(f"{op}:{err}: refused {refused}, done {done}")
+    for verb in refused:
+        assert refused[verb] > 0 and done[verb] > 0, (op, err, verb,
+                                                      refused, done)
