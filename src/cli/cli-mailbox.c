@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cli-mailbox.c: `commune mailbox create|list|rename|delete|class|
- * subscribe|unsubscribe|subscriptions`. In cli, above store.
+ * subscribe|unsubscribe|subscriptions|acl`. In cli, above store.
  */
 #include "cli-private.h"
+#include "store-acl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,54 @@ cmd_subscriptions(struct cli_ctx *ctx)
 	return with_account(ctx, subscriptions);
 }
 
+/* ACCOUNT NAME: prints the ACL; ACCOUNT NAME ID RIGHTS: changes it
+   (RIGHTS as in IMAP SETACL: "lr" replaces, "+w"/"-w" add/remove,
+   "" or "none" removes the entry). */
+static int
+acl(struct cli_ctx *ctx, struct account *account)
+{
+	struct store_acl_entry *entries;
+	enum store_acl_mode mode = STORE_ACL_MODE_REPLACE;
+	const char *text;
+	unsigned int i, count, rights;
+	buf_t out = BUF_INIT;
+
+	if (ctx->arg_count == 4) {
+		text = ctx->args[3];
+		if (*text == '+' || *text == '-') {
+			mode = *text == '+' ? STORE_ACL_MODE_ADD :
+				STORE_ACL_MODE_REMOVE;
+			text++;
+		}
+		if (strcmp(text, "none") == 0)
+			text = "";
+		if (store_acl_rights_parse(text, &rights) < 0)
+			return cli_usage_error(ctx, "unknown right in %s "
+					       "(use lrswipkxtea)", text);
+		return cli_result(store_mailbox_acl_set(account,
+			ctx->args[1], ctx->args[2], mode, rights));
+	}
+	if (store_mailbox_acl_get(account, ctx->args[1], &entries,
+				  &count) < 0)
+		return cli_store_error();
+	for (i = 0; i < count; i++) {
+		buf_reset(&out);
+		store_acl_rights_append(&out, entries[i].rights);
+		printf("%s\t%s\n", entries[i].identifier, buf_cstr(&out));
+	}
+	buf_deinit(&out);
+	store_acl_entries_free(&entries, count);
+	return CLI_EXIT_OK;
+}
+
+static int
+cmd_acl(struct cli_ctx *ctx)
+{
+	if (ctx->arg_count == 3)
+		return cli_usage_error(ctx, "IDENTIFIER needs RIGHTS");
+	return with_account(ctx, acl);
+}
+
 static const struct cli_command commands[] = {
 	{ "create", "ACCOUNT NAME [--format mbox|mdir] [--class CLASS]",
 	  "Creates a mailbox; missing parents become hierarchy nodes.\n"
@@ -227,6 +276,14 @@ static const struct cli_command commands[] = {
 	{ "subscriptions", "ACCOUNT",
 	  "Prints the subscription list, one name a line, sorted.\n",
 	  1, 1, 0, cmd_subscriptions },
+	{ "acl", "ACCOUNT NAME [IDENTIFIER RIGHTS]",
+	  "Prints the mailbox's access control list, one entry a line:\n"
+	  "identifier, tab, rights (RFC 4314 letters lrswipkxtea, plus\n"
+	  "c and d). With IDENTIFIER (an account name or anyone) and\n"
+	  "RIGHTS, changes it: \"lr\" replaces, \"+w\" adds, \"-w\"\n"
+	  "removes, \"none\" deletes the entry. The owner always has\n"
+	  "every right.\n",
+	  2, 4, 0, cmd_acl },
 };
 
 const struct cli_family cli_family_mailbox = {

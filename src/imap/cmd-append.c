@@ -8,6 +8,7 @@
  */
 #include "imap-private.h"
 #include "store.h"
+#include "store-acl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,15 +78,24 @@ append_run(struct imap_conn *conn)
 	struct append_ctx *ctx = conn->job_ctx;
 	struct mailbox *box;
 	struct mailbox_status st;
-	uint32_t *uids = i_malloc(ctx->count * sizeof(*uids));
+	struct imap_acl_box dest;
+	uint32_t *uids;
+	unsigned int i;
 	buf_t set = BUF_INIT;
 
-	if (store_mailbox_open(conn->account, ctx->dest, &box) < 0) {
+	if (imap_acl_resolve(conn, ctx->dest, STORE_ACL_INSERT, "APPEND",
+			     &dest) < 0)
+		return;
+	if (store_mailbox_open(dest.account, dest.name, &box) < 0) {
 		imap_job_tagged(conn, "NO [TRYCREATE] APPEND: no such "
 				"mailbox.");
-		free(uids);
+		imap_acl_box_deinit(conn, &dest);
 		return;
 	}
+	for (i = 0; i < ctx->count; i++)
+		imap_acl_filter_flags(dest.rights, &ctx->msgs[i].flags,
+				      ctx->keywords[i]);
+	uids = i_malloc(ctx->count * sizeof(*uids));
 	if (store_mailbox_append(box, ctx->msgs, ctx->count, uids) < 0) {
 		imap_job_store_error(conn, "APPEND");
 	} else {
@@ -96,6 +106,7 @@ append_run(struct imap_conn *conn)
 	}
 	buf_deinit(&set);
 	store_mailbox_close(&box);
+	imap_acl_box_deinit(conn, &dest);
 	free(uids);
 }
 

@@ -8,6 +8,7 @@
 #include "imap-private.h"
 #include "imap-seqset.h"
 #include "store.h"
+#include "store-acl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ copy_run(struct imap_conn *conn)
 	struct copy_ctx *ctx = conn->job_ctx;
 	struct uid_array uids = { 0 };
 	struct mailbox *dest = NULL;
+	struct imap_acl_box acl = { 0 };
 	struct mailbox_status st;
 	uint32_t *dest_uids = NULL;
 	const char *verb = ctx->move ? "MOVE" : "COPY";
@@ -67,7 +69,17 @@ copy_run(struct imap_conn *conn)
 		imap_job_tagged(conn, "NO [READ-ONLY] Mailbox is read-only.");
 		goto out;
 	}
-	if (store_mailbox_open(conn->account, ctx->dest, &dest) < 0) {
+	/* RFC 6851 §3.3 and RFC 4314 §4: MOVE needs "t" and "e" */
+	if (ctx->move && (conn->box_rights & (STORE_ACL_DELETE_MSG |
+					      STORE_ACL_EXPUNGE)) !=
+	    (STORE_ACL_DELETE_MSG | STORE_ACL_EXPUNGE)) {
+		imap_job_tagged(conn, "NO [NOPERM] MOVE: permission denied");
+		goto out;
+	}
+	if (imap_acl_resolve(conn, ctx->dest, STORE_ACL_INSERT, verb,
+			     &acl) < 0)
+		goto out;
+	if (store_mailbox_open(acl.account, acl.name, &dest) < 0) {
 		dest = NULL;
 		imap_job_tagged(conn, "NO [TRYCREATE] %s: no such mailbox.",
 				verb);
@@ -105,6 +117,8 @@ out:
 	buf_deinit(&code);
 	free(dest_uids);
 	store_mailbox_close(&dest);
+	if (acl.name != NULL)
+		imap_acl_box_deinit(conn, &acl);
 	uid_array_free(&uids);
 }
 

@@ -21,6 +21,7 @@
 #include "mime-parser.h"
 #include "mime-preview.h"
 #include "store.h"
+#include "store-acl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -414,7 +415,9 @@ fetch_run(struct imap_conn *conn)
 					"beyond the last message.");
 			return;
 		}
-		if (ctx->set_seen && !conn->readonly)
+		/* RFC 4314 §4: \Seen only with "s" */
+		if (ctx->set_seen && !conn->readonly &&
+		    (conn->box_rights & STORE_ACL_SEEN) != 0)
 			set_seen(conn, ctx, &ctx->uids);
 	}
 	for (; ctx->next < ctx->uids.count; ctx->next++) {

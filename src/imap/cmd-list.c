@@ -206,6 +206,8 @@ list_run(struct imap_conn *conn)
 	const char *verb = ctx->lsub ? "LSUB" : "LIST";
 
 	if (store_mailbox_list(conn->account, &infos, &count) < 0 ||
+	    imap_acl_list_shared(conn, ctx->patterns, ctx->pattern_count,
+				 &infos, &count) < 0 ||
 	    ((ctx->lsub || ctx->sel_subscribed || ctx->ret_subscribed) &&
 	     store_subscription_list(conn->account, &ctx->subs,
 				     &ctx->sub_count) < 0)) {

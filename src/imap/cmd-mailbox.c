@@ -10,6 +10,7 @@
 #include "imap-quote.h"
 #include "store.h"
 #include "store-metadata.h"
+#include "store-acl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,20 @@ imap_mailbox_name_in(struct imap_conn *conn, const char *name)
 		return NULL;
 	}
 	imap_mailbox_normalise_inbox(utf8);
+	if (utf8[0] == '~') {
+		/* another user's mailbox, resolved by cmd-acl.c */
+		char *user, *box;
+
+		if (store_shared_name_split(utf8, &user, &box) < 0) {
+			imap_conn_tagged(conn, "NO [CANNOT] Invalid mailbox "
+					 "name.");
+			free(utf8);
+			return NULL;
+		}
+		free(user);
+		free(box);
+		return utf8;
+	}
 	if (store_check_mailbox_name(utf8) < 0) {
 		imap_conn_tagged(conn, "NO [CANNOT] Invalid mailbox name.");
 		free(utf8);
@@ -150,61 +165,76 @@ create_run(struct imap_conn *conn)
 {
 	struct mailbox_cmd *ctx = conn->job_ctx;
 	enum mailbox_format format;
+	struct imap_acl_box box;
 
-	if (store_account_type(conn->account) != ACCOUNT_TYPE_MULTI) {
+	if (imap_acl_resolve_new(conn, ctx->name, "CREATE", &box) < 0)
+		return;
+	if (store_account_type(box.account) != ACCOUNT_TYPE_MULTI) {
 		imap_job_tagged(conn, "NO [CANNOT] This account holds only "
 				"INBOX: mailboxes cannot be created.");
-		return;
-	}
-	if (strcmp(ctx->name, "INBOX") == 0 ||
-	    store_mailbox_exists(conn->account, ctx->name)) {
+	} else if (strcmp(box.name, "INBOX") == 0 ||
+		   store_mailbox_exists(box.account, box.name)) {
 		imap_job_tagged(conn, "NO [ALREADYEXISTS] Mailbox exists.");
-		return;
+	} else {
+		if (store_mailbox_get_format(box.account, "INBOX",
+					     &format) < 0)
+			format = MAILBOX_FORMAT_MBOX;
+		if ((ctx->has_uses ?
+		     store_mailbox_create_special(box.account, box.name,
+						  format, NULL, ctx->uses) :
+		     store_mailbox_create(box.account, box.name, format,
+					  NULL)) < 0) {
+			imap_job_store_error(conn, "CREATE");
+		} else {
+			imap_acl_inherit(conn, &box);
+			if (ctx->name2 != NULL)
+				oldname_list(conn, ctx->name, ctx->name2);
+			imap_job_tagged(conn, "OK CREATE completed.");
+		}
 	}
-	if (store_mailbox_get_format(conn->account, "INBOX", &format) < 0)
-		format = MAILBOX_FORMAT_MBOX;
-	if ((ctx->has_uses ?
-	     store_mailbox_create_special(conn->account, ctx->name, format,
-					  NULL, ctx->uses) :
-	     store_mailbox_create(conn->account, ctx->name, format,
-				  NULL)) < 0) {
-		imap_job_store_error(conn, "CREATE");
-		return;
-	}
-	if (ctx->name2 != NULL)
-		oldname_list(conn, ctx->name, ctx->name2);
-	imap_job_tagged(conn, "OK CREATE completed.");
+	imap_acl_box_deinit(conn, &box);
 }
 
 static void
 delete_run(struct imap_conn *conn)
 {
 	struct mailbox_cmd *ctx = conn->job_ctx;
+	struct imap_acl_box box;
 
-	if (strcmp(ctx->name, "INBOX") == 0) {
+	if (imap_acl_resolve(conn, ctx->name, STORE_ACL_DELETE_MAILBOX,
+			     "DELETE", &box) < 0)
+		return;
+	if (strcmp(box.name, "INBOX") == 0) {
 		imap_job_tagged(conn, "NO [CANNOT] INBOX cannot be deleted.");
+		imap_acl_box_deinit(conn, &box);
 		return;
 	}
-	if (conn->box != NULL &&
-	    strcmp(store_mailbox_name(conn->box), ctx->name) == 0) {
+	if (conn->box != NULL && strcmp(store_account_name(
+		store_mailbox_account(conn->box)),
+		store_account_name(box.account)) == 0 &&
+	    strcmp(store_mailbox_name(conn->box), box.name) == 0) {
 		/* Deleting the selected mailbox: unselect it first. */
 		store_mailbox_close(&conn->box);
+		store_account_close(&conn->box_account);
 		conn->state = IMAP_STATE_AUTHENTICATED;
 	}
-	if (store_mailbox_delete(conn->account, ctx->name) < 0)
+	if (store_mailbox_delete(box.account, box.name) < 0)
 		imap_job_store_error(conn, "DELETE");
 	else
 		imap_job_tagged(conn, "OK DELETE completed.");
+	imap_acl_box_deinit(conn, &box);
 }
 
-/* True when name is box's mailbox or one of its parents. */
+/* True when box is the selected mailbox or one of its parents. */
 static bool
-is_selected_or_parent(struct imap_conn *conn, const char *name)
+is_selected_or_parent(struct imap_conn *conn, const struct imap_acl_box *box)
 {
-	const char *sel;
+	const char *sel, *name = box->name;
 	size_t len = strlen(name);
 
-	if (conn->box == NULL)
+	if (conn->box == NULL ||
+	    strcmp(store_account_name(store_mailbox_account(conn->box)),
+		   store_account_name(box->account)) != 0)
 		return false;
 	sel = store_mailbox_name(conn->box);
 	return strncmp(sel, name, len) == 0 &&
@@ -232,19 +262,38 @@ static void
 rename_run(struct imap_conn *conn)
 {
 	struct mailbox_cmd *ctx = conn->job_ctx;
+	struct imap_acl_box from, to;
 
-	if (is_selected_or_parent(conn, ctx->name)) {
+	/* RFC 4314 §4: "x" on the mailbox, "k" on the new parent */
+	if (imap_acl_resolve(conn, ctx->name, STORE_ACL_DELETE_MAILBOX,
+			     "RENAME", &from) < 0)
+		return;
+	if (imap_acl_resolve_new(conn, ctx->name2, "RENAME", &to) < 0) {
+		imap_acl_box_deinit(conn, &from);
+		return;
+	}
+	if (strcmp(store_account_name(from.account),
+		   store_account_name(to.account)) != 0) {
+		imap_job_tagged(conn, "NO [CANNOT] RENAME: not possible "
+				"between accounts");
+		goto out;
+	}
+	if (is_selected_or_parent(conn, &from)) {
 		/* The view would point at a name that is gone: the
 		   session leaves the selected state, as after DELETE. */
 		store_mailbox_close(&conn->box);
+		store_account_close(&conn->box_account);
 		conn->state = IMAP_STATE_AUTHENTICATED;
 	}
-	if (store_mailbox_rename(conn->account, ctx->name, ctx->name2) < 0) {
+	if (store_mailbox_rename(from.account, from.name, to.name) < 0) {
 		imap_job_store_error(conn, "RENAME");
-		return;
+		goto out;
 	}
 	oldname_list(conn, ctx->name2, ctx->name);
 	imap_job_tagged(conn, "OK RENAME completed.");
+out:
+	imap_acl_box_deinit(conn, &to);
+	imap_acl_box_deinit(conn, &from);
 }
 
 /* The mailbox name of the first argument into a new ctx (after
@@ -393,10 +442,19 @@ imap_status_append(struct imap_conn *conn, buf_t *out, const char *name,
 		   unsigned int items)
 {
 	struct mailbox_status st;
+	struct imap_acl_box box;
 	const char *sep = "";
 	uint64_t deleted_kib = 0;
+	int ret;
 
-	if (store_mailbox_status(conn->account, name, &st) < 0)
+	/* RFC 4314 §4: STATUS needs "r" */
+	if (imap_acl_lookup(conn, name, &box) < 0)
+		return -1;
+	ret = (box.rights & STORE_ACL_READ) == 0 ?
+		store_set_error(STORE_ERROR_NOT_FOUND, "no such mailbox") :
+		store_mailbox_status(box.account, box.name, &st);
+	imap_acl_box_deinit(conn, &box);
+	if (ret < 0)
 		return -1;
 	if ((items & STATUS_DELETED_STORAGE) != 0 &&
 	    imap_quota_deleted_storage(conn, name, &deleted_kib) < 0)
@@ -432,7 +490,13 @@ static void
 status_run(struct imap_conn *conn)
 {
 	struct mailbox_cmd *ctx = conn->job_ctx;
+	struct imap_acl_box box;
 
+	/* NOPERM when the mailbox is visible but not readable */
+	if (imap_acl_resolve(conn, ctx->name, STORE_ACL_READ, "STATUS",
+			     &box) < 0)
+		return;
+	imap_acl_box_deinit(conn, &box);
 	if (imap_status_append(conn, &conn->job_out, ctx->name,
 			       ctx->items) < 0)
 		imap_job_store_error(conn, "STATUS");

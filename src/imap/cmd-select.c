@@ -8,6 +8,7 @@
  */
 #include "imap-private.h"
 #include "store.h"
+#include "store-acl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@ static void
 unselect(struct imap_conn *conn)
 {
 	store_mailbox_close(&conn->box);
+	store_account_close(&conn->box_account);
+	conn->box_rights = 0;
 	i_free(conn->uids);
 	conn->uid_count = 0;
 	/* RFC 5182 §2.1: "$" is empty in a newly selected mailbox */
@@ -30,6 +33,7 @@ static void
 select_run(struct imap_conn *conn)
 {
 	char *name = conn->job_ctx;
+	struct imap_acl_box box;
 	struct mailbox_status st;
 	const struct store_msg *msgs;
 	buf_t *out = &conn->job_out;
@@ -43,11 +47,24 @@ select_run(struct imap_conn *conn)
 			       "closed.\r\n");
 	}
 	unselect(conn);
-	if (store_mailbox_open(conn->account, name, &conn->box) < 0) {
+	if (imap_acl_resolve(conn, name, STORE_ACL_READ, conn->cmd.name,
+			     &box) < 0)
+		return;
+	if (store_mailbox_open(box.account, box.name, &conn->box) < 0) {
 		conn->box = NULL;
 		imap_job_store_error(conn, conn->cmd.name);
+		imap_acl_box_deinit(conn, &box);
 		return;
 	}
+	i_free(box.name);
+	if (box.account != conn->account)
+		conn->box_account = box.account;
+	conn->box_rights = box.rights;
+	/* RFC 4314 §5.2: READ-ONLY without "i", "e" and the flag rights */
+	if ((box.rights & (STORE_ACL_INSERT | STORE_ACL_EXPUNGE |
+			   STORE_ACL_SEEN | STORE_ACL_WRITE |
+			   STORE_ACL_DELETE_MSG)) == 0)
+		readonly = true;
 	conn->readonly = readonly;
 	conn->state = IMAP_STATE_SELECTED;
 	store_mailbox_get_status(conn->box, &st);
@@ -140,7 +157,9 @@ cmd_examine(struct imap_conn *conn)
 static void
 close_run(struct imap_conn *conn)
 {
+	/* RFC 4314 §4: without "e" CLOSE just closes */
 	if (!conn->readonly &&
+	    (conn->box_rights & STORE_ACL_EXPUNGE) != 0 &&
 	    store_mailbox_expunge(conn->box, NULL, 0, NULL) < 0) {
 		imap_job_store_error(conn, "CLOSE");
 		return;

@@ -9,6 +9,7 @@
 #include "imap-private.h"
 #include "imap-seqset.h"
 #include "store.h"
+#include "store-acl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,34 @@ append_modified(struct imap_conn *conn, buf_t *out,
 	}
 }
 
+/* Drops from ctx the flags the user may not change (RFC 4314 §4:
+   STORE SHOULD NOT fail when some flag may be changed); false when
+   nothing is left to do. */
+static bool
+flags_allowed(struct imap_conn *conn, struct store_ctx *ctx)
+{
+	unsigned int rights = conn->box_rights;
+	bool keywords = ctx->keywords != NULL && ctx->keywords[0] != NULL;
+
+	if ((rights & (STORE_ACL_SEEN | STORE_ACL_WRITE |
+		       STORE_ACL_DELETE_MSG)) == (STORE_ACL_SEEN |
+		       STORE_ACL_WRITE | STORE_ACL_DELETE_MSG))
+		return true;
+	if (ctx->mode == STORE_FLAGS_REPLACE)
+		return false;
+	if ((rights & STORE_ACL_SEEN) == 0)
+		ctx->flags &= ~STORE_FLAG_SEEN;
+	if ((rights & STORE_ACL_DELETE_MSG) == 0)
+		ctx->flags &= ~STORE_FLAG_DELETED;
+	if ((rights & STORE_ACL_WRITE) == 0) {
+		ctx->flags &= STORE_FLAG_SEEN | STORE_FLAG_DELETED;
+		if (keywords)
+			ctx->keywords[0] = NULL;
+		keywords = false;
+	}
+	return ctx->flags != 0 || keywords;
+}
+
 static void
 store_run(struct imap_conn *conn)
 {
@@ -131,6 +160,13 @@ store_run(struct imap_conn *conn)
 	}
 	if (conn->readonly) {
 		imap_job_tagged(conn, "NO [READ-ONLY] Mailbox is read-only.");
+		uid_array_free(&uids);
+		return;
+	}
+	/* Without a right the flags it covers stay as they are; FLAGS
+	   (replace) needs all three. */
+	if (!flags_allowed(conn, ctx)) {
+		imap_job_tagged(conn, "NO [NOPERM] STORE: permission denied");
 		uid_array_free(&uids);
 		return;
 	}
@@ -267,6 +303,10 @@ expunge_run(struct imap_conn *conn)
 
 	if (conn->readonly) {
 		imap_job_tagged(conn, "NO [READ-ONLY] Mailbox is read-only.");
+		return;
+	}
+	if ((conn->box_rights & STORE_ACL_EXPUNGE) == 0) {
+		imap_job_tagged(conn, "NO [NOPERM] EXPUNGE: permission denied");
 		return;
 	}
 	if (set != NULL && imap_seqset_resolve(set, true, conn->uids,

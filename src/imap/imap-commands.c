@@ -66,6 +66,8 @@ imap_capability_append(struct imap_conn *conn, buf_t *out)
 	/* RFC 6154, RFC 5464 */
 	buf_append_str(out, " SPECIAL-USE CREATE-SPECIAL-USE METADATA "
 		       "METADATA-SERVER");
+	/* RFC 4314 §5.1.1: the rights beyond RFC 2086's (cmd-acl.c) */
+	buf_append_str(out, " ACL RIGHTS=texk");
 	if (conn->state != IMAP_STATE_NOT_AUTHENTICATED)
 		return;
 	if (!conn->tls && conn->server->set.tls != NULL)
@@ -193,8 +195,10 @@ cmd_enable(struct imap_conn *conn)
 static void
 cmd_namespace(struct imap_conn *conn)
 {
-	/* One personal namespace, no prefix, separator "/". */
-	imap_conn_reply(conn, "* NAMESPACE ((\"\" \"/\")) NIL NIL");
+	/* The personal namespace, no prefix; other users' mailboxes
+	   under "~" (cmd-acl.c); separator "/" (RFC 2342 §5). */
+	imap_conn_reply(conn, "* NAMESPACE ((\"\" \"/\")) "
+			"((\"~\" \"/\")) NIL");
 	imap_conn_tagged(conn, "OK NAMESPACE completed.");
 }
 
@@ -601,6 +605,12 @@ static const struct command_def commands[] = {
 	{ "GETQUOTA", S_AUTH, cmd_getquota },
 	{ "GETQUOTAROOT", S_AUTH, cmd_getquotaroot },
 	{ "SETQUOTA", S_AUTH, cmd_setquota },
+	/* RFC 4314 */
+	{ "SETACL", S_AUTH, cmd_setacl },
+	{ "DELETEACL", S_AUTH, cmd_deleteacl },
+	{ "GETACL", S_AUTH, cmd_getacl },
+	{ "LISTRIGHTS", S_AUTH, cmd_listrights },
+	{ "MYRIGHTS", S_AUTH, cmd_myrights },
 	{ "CHECK", S_SELECTED, cmd_noop },
 	{ "FETCH", S_SELECTED, cmd_fetch },
 	{ "STORE", S_SELECTED, cmd_store },

@@ -154,6 +154,7 @@ finalize_run(void *context)
 	struct imap_conn *conn = context;
 
 	store_mailbox_close(&conn->box);
+	store_account_close(&conn->box_account);
 	store_account_close(&conn->account);
 	store_account_close(&conn->job_account);
 }
@@ -706,6 +707,7 @@ imap_conn_destroy(struct imap_conn **_conn)
 	}
 	auth_request_destroy(&conn->auth);
 	store_mailbox_close(&conn->box);
+	store_account_close(&conn->box_account);
 	store_account_close(&conn->account);
 	store_account_close(&conn->job_account);
 	imap_parser_destroy(&conn->parser);

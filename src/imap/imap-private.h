@@ -27,6 +27,7 @@
  *   cmd-search.c     SEARCH, UID SEARCH.
  *   cmd-quota.c      GETQUOTA, GETQUOTAROOT, SETQUOTA (RFC 9208).
  *   cmd-replace.c    REPLACE, UID REPLACE (RFC 8508).
+ *   cmd-acl.c        ACL (RFC 4314) and the shared namespace "~user/box".
  *   imap-seqset.c    sequence sets.
  *   imap-parser.c    the command parser (no I/O).
  *
@@ -152,6 +153,10 @@ struct imap_conn {
 	struct mailbox *box;
 	uint32_t uidvalidity;
 	bool readonly;
+	/* ACL (cmd-acl.c): the user's rights on the selected mailbox, and
+	   its owner's account when that is not ours ("~user/box"). */
+	unsigned int box_rights;
+	struct account *box_account;
 	/* keywords already announced in FLAGS */
 	unsigned int keywords_sent;
 	/* The UIDs as the client knows them (sequence number = index + 1),
@@ -399,6 +404,51 @@ int imap_quota_deleted_storage(struct imap_conn *conn, const char *name,
 /* cmd-metadata.c: GETMETADATA, SETMETADATA (RFC 5464). */
 void cmd_getmetadata(struct imap_conn *conn);
 void cmd_setmetadata(struct imap_conn *conn);
+/* cmd-acl.c */
+/* A client's mailbox name (UTF-8: own, or "~user/box") resolved to the
+   account holding it, its name there, and the session user's rights
+   (STORE_ACL_* of store-acl.h). */
+struct imap_acl_box {
+	struct account *account;        /* conn->account, or the owner's */
+	char *name;
+	unsigned int rights;
+};
+/* Worker: 0, or -1 with the store error set (NOT_FOUND for an unknown
+   user, like an unknown mailbox). Rights are not checked. */
+int imap_acl_lookup(struct imap_conn *conn, const char *name,
+		    struct imap_acl_box *box_r);
+/* Worker: imap_acl_lookup() and every right of need: 0, or -1 after the
+   tagged NO for verb: [NONEXISTENT] when the user has neither "l" nor
+   "r" (existence does not leak, RFC 4314 §4), else [NOPERM]. */
+int imap_acl_resolve(struct imap_conn *conn, const char *name,
+		     unsigned int need, const char *verb,
+		     struct imap_acl_box *box_r);
+/* Worker: for a mailbox about to be created (CREATE, RENAME's new
+   name): "k" on its parent when it is another user's. 0, or -1 after
+   the tagged NO. */
+int imap_acl_resolve_new(struct imap_conn *conn, const char *name,
+			 const char *verb, struct imap_acl_box *box_r);
+void imap_acl_box_deinit(struct imap_conn *conn, struct imap_acl_box *box);
+/* Worker: appends to infos (names "~user/box") the shared mailboxes
+   with "l" that patterns starting with "~" may match. 0 or -1. */
+struct mailbox_info;
+int imap_acl_list_shared(struct imap_conn *conn, char *const *patterns,
+			 unsigned int pattern_count,
+			 struct mailbox_info **infos, unsigned int *count);
+/* Worker: a mailbox created in another user's account inherits its
+   parent's ACL (RFC 4314 §4 CREATE). */
+void imap_acl_inherit(struct imap_conn *conn, const struct imap_acl_box *box);
+/* RFC 4314 §4 APPEND/COPY: drops the flags rights do not allow to set
+   ("s" \Seen, "t" \Deleted, "w" the rest and keywords; keywords is a
+   NULL-terminated array or NULL, emptied in place). */
+void imap_acl_filter_flags(unsigned int rights, uint32_t *flags,
+			   const char **keywords);
+void cmd_setacl(struct imap_conn *conn);
+void cmd_deleteacl(struct imap_conn *conn);
+void cmd_getacl(struct imap_conn *conn);
+void cmd_listrights(struct imap_conn *conn);
+void cmd_myrights(struct imap_conn *conn);
+
 /* cmd-select.c */
 void cmd_select(struct imap_conn *conn);
 void cmd_examine(struct imap_conn *conn);

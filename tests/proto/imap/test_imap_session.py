@@ -47,7 +47,7 @@ def test_login_imaplib(imap):
     m = client(imap)
     assert m.state == "AUTH"
     typ, data = m.namespace()
-    assert typ == "OK" and data == [b'(("" "/")) NIL NIL']
+    assert typ == "OK" and data == [b'(("" "/")) (("~" "/")) NIL']
     typ, data = m._simple_command("ENABLE", "CONDSTORE")
     assert typ == "OK"
     assert m.logout()[0] == "BYE"
