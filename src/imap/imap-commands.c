@@ -175,8 +175,11 @@ cmd_enable(struct imap_conn *conn)
 		if (strcasecmp(name, "IMAP4rev2") == 0 &&
 		    (conn->enabled & IMAP_ENABLED_IMAP4REV2) == 0) {
 			/* RFC 9051 Appendix E: no RECENT, ESEARCH for
-			   SEARCH, LIST in SELECT, OLDNAME on RENAME */
-			conn->enabled |= IMAP_ENABLED_IMAP4REV2;
+			   SEARCH, LIST in SELECT, OLDNAME on RENAME; and
+			   UTF-8 mailbox names and strings (§5.1, §4.3:
+			   IMAP4rev2 holds UTF8=ACCEPT) */
+			conn->enabled |= IMAP_ENABLED_IMAP4REV2 |
+				IMAP_ENABLED_UTF8;
 			buf_append_str(&enabled, " IMAP4rev2");
 		}
 		if (strcasecmp(name, "UTF8=ACCEPT") == 0 &&
