@@ -66,6 +66,9 @@ imap_capability_append(struct imap_conn *conn, buf_t *out)
 	/* RFC 6154, RFC 5464 */
 	buf_append_str(out, " SPECIAL-USE CREATE-SPECIAL-USE METADATA "
 		       "METADATA-SERVER");
+	/* RFC 5256, RFC 5267 §3, RFC 5957 */
+	buf_append_str(out, " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
+		       "THREAD=REFERENCES");
 	/* RFC 4314 §5.1.1: the rights beyond RFC 2086's (cmd-acl.c) */
 	buf_append_str(out, " ACL RIGHTS=texk");
 	if (conn->state != IMAP_STATE_NOT_AUTHENTICATED)
@@ -567,6 +570,10 @@ cmd_uid(struct imap_conn *conn)
 
 /* Which states a command is valid in. */
 #define S_ANY 0x07u
+	else if (strcasecmp(verb, "SORT") == 0)
+		cmd_sort_args(conn, args, count);
+	else if (strcasecmp(verb, "THREAD") == 0)
+		cmd_thread_args(conn, args, count);
 #define S_NOAUTH 0x01u
 #define S_AUTH 0x06u            /* authenticated or selected */
 #define S_AUTH_ONLY 0x02u
@@ -631,6 +638,8 @@ void
 imap_command_run(struct imap_conn *conn)
 {
 	unsigned int i, state_bit = 1u << conn->state;
+	{ "SORT", S_SELECTED, cmd_sort },
+	{ "THREAD", S_SELECTED, cmd_thread },
 
 	conn->uid = false;
 	for (i = 0; i < N_ELEMENTS(commands); i++) {

@@ -1,0 +1,311 @@
+# SPDX-License-Identifier: MIT
+"""SORT, ESORT, SORT=DISPLAY and THREAD (RFC 5256, 5267, 5957) through
+the real `commune serve`, compared with a private Debian Dovecot on
+loopback: the same tricky messages (Re:/Fwd:/[tags], encoded subjects,
+missing and invalid dates, References/In-Reply-To chains, loops,
+missing parents, duplicate Message-IDs) go into both with the same
+internal dates, and every sort key, REVERSE, ESORT RETURN option and
+both threading algorithms must give the same answer. Plus the errors:
+bad criteria BAD, unknown charsets NO [BADCHARSET], the server stays up.
+"""
+import imaplib
+import re
+
+import pytest
+
+from dovecot_oracle import Dovecot
+from imap_helpers import Raw, client
+
+# (internal date, message). Dates repeat on purpose (ties fall back to
+# the sequence number); sizes repeat too (messages 9 and 10).
+CORPUS = [
+    ("01-Mar-2021 10:00:00 +0000",
+     b"From: Bob <bob@example.org>\r\nTo: carol@example.org\r\n"
+     b"Cc: dave@example.org\r\nSubject: Re: hello\r\n"
+     b"Date: Mon, 1 Mar 2021 09:00:00 +0000\r\n"
+     b"Message-ID: <1@example>\r\nReferences: <2@example>\r\n\r\nbody 1\r\n"),
+    ("01-Mar-2021 09:00:00 +0000",
+     b"From: alice@example.org\r\nTo: Zed <zed@example.org>\r\n"
+     b"Subject: hello\r\nDate: Sun, 28 Feb 2021 09:00:00 +0000\r\n"
+     b"Message-ID: <2@example>\r\n\r\nbody two\r\n"),
+    ("02-Mar-2021 09:00:00 +0000",
+     b"From: =?utf-8?q?Zo=C3=AB?= <zoe@example.org>\r\n"
+     b"To: \"Smith, John\" <john@example.org>\r\n"
+     b"Subject: [list] Fwd: hello (fwd)\r\n"
+     b"Message-ID: <3@example>\r\nReferences: <2@example>\r\n\r\nb3\r\n"),
+    ("28-Feb-2021 08:00:00 +0000",
+     b"From: Yann <yann@example.org>\r\nTo: bob@example.org\r\n"
+     b"Subject: =?UTF-8?B?UmU6IFtGd2Q6IGhlbGxvXQ==?=\r\n"
+     b"Date: not a date at all\r\n"
+     b"Message-ID: <4@example>\r\nReferences: <2@example> <3@example>\r\n"
+     b"In-Reply-To: <3@example>\r\n\r\nbody number four\r\n"),
+    ("03-Mar-2021 09:00:00 +0000",
+     b"To: undisclosed-recipients:;\r\nSubject: \r\n"
+     b"Date: Wed, 3 Mar 2021 09:00:00 +0000\r\n"
+     b"Message-ID: <5@example>\r\n\r\nempty subject\r\n"),
+    ("03-Mar-2021 09:00:00 +0000",
+     b"From: nobody@example.org\r\n"
+     b"Date: Wed, 3 Mar 2021 08:00:00 -0100\r\n"
+     b"Message-ID: <6@example>\r\n\r\nno subject at all\r\n"),
+    ("04-Mar-2021 09:00:00 +0000",
+     b"From: Carol <carol@example.org>\r\nTo: alice@example.org\r\n"
+     b"Subject: Re: Re: world\r\n"
+     b"Date: Thu, 4 Mar 2021 09:00:00 +0000\r\n"
+     b"Message-ID: <1@example>\r\n"
+     b"References: <missing@example> <1@example>\r\n\r\ndup id\r\n"),
+    ("05-Mar-2021 09:00:00 +0000",
+     b"From: eve@example.org\r\nSubject: loop a\r\n"
+     b"Date: Fri, 5 Mar 2021 09:00:00 +0000\r\n"
+     b"Message-ID: <8@example>\r\nReferences: <9@example>\r\n\r\nla\r\n"),
+    ("05-Mar-2021 09:00:00 +0000",
+     b"From: eve@example.org\r\nSubject: loop b\r\n"
+     b"Date: Fri, 5 Mar 2021 09:00:01 +0000\r\n"
+     b"Message-ID: <9@example>\r\nReferences: <8@example>\r\n\r\nlb\r\n"),
+    ("06-Mar-2021 09:00:00 +0000",
+     b"From: frank@example.org\r\nSubject: Re: loop a\r\n"
+     b"Date: Sat, 6 Mar 2021 09:00:00 +0000\r\n"
+     b"Message-ID: <10@example>\r\nIn-Reply-To: <8@example>\r\n\r\nir\r\n"),
+    ("07-Mar-2021 09:00:00 +0000",
+     b"From: \"Smith, John\" <JOHN@example.org>\r\nTo: carol@example.org\r\n"
+     b"Subject: [PATCH 1/2] world\r\n"
+     b"Date: Sun, 7 Mar 2021 09:00:00 +1400\r\n"
+     b"Message-ID: <11@example>\r\n\r\npatch\r\n"),
+    ("07-Mar-2021 09:00:00 +0000",
+     b"From: Ann <ann@example.org>\r\nTo: carol@example.org\r\n"
+     b"Subject: WORLD\r\nDate: Sat, 6 Mar 2021 19:00:00 +0000\r\n"
+     b"Message-ID: <12@example>\r\n\r\nupper\r\n"),
+    ("08-Mar-2021 09:00:00 +0000",
+     b"From: Gus <gus@example.org>\r\nSubject: Re: world\r\n"
+     b"Date: Mon, 8 Mar 2021 09:00:00 +0000\r\n"
+     b"References: <1@example>\r\n\r\nno message-id\r\n"),
+    ("09-Mar-2021 09:00:00 +0000",
+     b"From: Hal <hal@example.org>\r\nSubject: Fw: [fwd: world]\r\n"
+     b"Date: 1 Jan 99 12:00:00 GMT\r\n"
+     b"Message-ID: <14@example>\r\n\r\nold\r\n"),
+    ("10-Mar-2021 09:00:00 +0000",
+     b"From: Ivy <ivy@example.org>\r\nSubject: orphan one\r\n"
+     b"Date: Wed, 10 Mar 2021 09:00:00 +0000\r\n"
+     b"Message-ID: <15@example>\r\n"
+     b"References: <gone1@example> <gone2@example>\r\n\r\norphan\r\n"),
+    ("10-Mar-2021 09:00:00 +0000",
+     b"From: Jo <jo@example.org>\r\nSubject: Re: orphan one\r\n"
+     b"Date: Wed, 10 Mar 2021 10:00:00 +0000\r\n"
+     b"Message-ID: <16@example>\r\n"
+     b"References: <gone1@example> <gone2@example>\r\n\r\norphan\r\n"),
+    ("11-Mar-2021 09:00:00 +0000",
+     b"From: Kim <kim@example.org>\r\nSubject: (fwd)\r\n"
+     b"Date: Thu, 11 Mar 2021 09:00:00 +0000\r\n"
+     b"Message-ID: <17@example>\r\nReferences: <15@example>\r\n"
+     b"In-Reply-To: <gone2@example>\r\n\r\nfwd only\r\n"),
+    ("12-Mar-2021 09:00:00 +0000",
+     b"From: Lee <lee@example.org>\r\n"
+     b"Subject: =?ISO-8859-1?Q?[Fwd:_=E9t=E9]?=\r\n"
+     b"Date: Fri, 12 Mar 2021 09:00:00 +0000\r\n"
+     b"Message-ID: <18@example>\r\nReferences: <17@example> <18@example>\r\n"
+     b"\r\nself reference\r\n"),
+    ("12-Mar-2021 09:00:00 +0000",
+     b"From: Mo <mo@example.org>\r\nSubject: hello\r\n"
+     b"Date: Fri, 12 Mar 2021 09:00:00 +0000\r\n"
+     b"Message-ID: <19@example>\r\nReferences: <gone3@example>\r\n\r\n"
+     b"same subject, other thread\r\n"),
+    ("13-Mar-2021 09:00:00 +0000",
+     b"From: Ned <ned@example.org>\r\nSubject: Re: hello\r\n"
+     b"Date: Sat, 13 Mar 2021 09:00:00 +0000\r\n"
+     b"Message-ID: <20@example>\r\n"
+     b"References: <gone3@example> <1@example>\r\n\r\n"
+     b"deep reference\r\n"),
+]
+
+SORT_KEYS = ["ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO",
+             "DISPLAYFROM", "DISPLAYTO"]
+
+
+def fill(m):
+    for date, msg in CORPUS:
+        typ, data = m.append("INBOX", None, f'"{date}"', msg)
+        assert typ == "OK", data
+    typ, data = m.select("INBOX")
+    assert typ == "OK" and int(data[0]) == len(CORPUS), data
+
+
+@pytest.fixture(scope="module")
+def dovecot():
+    d = Dovecot().start()
+    m = d.client()
+    fill(m)
+    m.logout()
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def pair(imap, dovecot):
+    """(commune client, dovecot client), both with CORPUS selected."""
+    mc = client(imap)
+    fill(mc)
+    md = dovecot.client()
+    md.select("INBOX")
+    yield mc, md
+    mc.logout()
+    md.logout()
+
+
+def untagged(m, cmd, *args):
+    """The untagged data of cmd (a SORT, THREAD or ESEARCH line)."""
+    m.untagged_responses.clear()
+    words = cmd.split()
+    typ, data = m._simple_command(words[0], *words[1:], *args)
+    assert typ == "OK", (cmd, args, data)
+    name = "ESEARCH" if "RETURN" in " ".join(args) else cmd.split()[-1]
+    return m.untagged_responses.get(name, [None])[-1]
+
+
+def both(pair, cmd, *args):
+    mc, md = pair
+    return untagged(mc, cmd, *args), untagged(md, cmd, *args)
+
+
+def test_sort_every_key_like_dovecot(pair):
+    for key in SORT_KEYS:
+        for crit in (f"({key})", f"(REVERSE {key})"):
+            ours, theirs = both(pair, "SORT", crit, "UTF-8", "ALL")
+            assert ours == theirs, (crit, ours, theirs)
+            ours, theirs = both(pair, "UID SORT", crit, "UTF-8", "ALL")
+            assert ours == theirs, ("UID", crit, ours, theirs)
+
+
+def test_sort_combined_keys_like_dovecot(pair):
+    for crit in ("(SUBJECT DATE)", "(SUBJECT REVERSE DATE)",
+                 "(REVERSE SUBJECT ARRIVAL)", "(FROM REVERSE SIZE)",
+                 "(TO CC ARRIVAL)", "(REVERSE ARRIVAL REVERSE SIZE)",
+                 "(DISPLAYFROM SUBJECT)", "(DATE REVERSE DISPLAYTO)"):
+        ours, theirs = both(pair, "SORT", crit, "UTF-8", "ALL")
+        assert ours == theirs, (crit, ours, theirs)
+
+
+def test_sort_with_search_criteria_like_dovecot(pair):
+    for search in (("SUBJECT", "hello"), ("NOT", "FROM", "eve"),
+                   ("UID", "3:12"), ("2:*",), ("OR", "TO", "carol",
+                                              "LARGER", "150"),
+                   ("SUBJECT", "nothing-matches")):
+        for crit in ("(SUBJECT)", "(REVERSE DATE)"):
+            ours, theirs = both(pair, "SORT", crit, "US-ASCII", *search)
+            assert ours == theirs, (crit, search, ours, theirs)
+
+
+def esearch_items(data):
+    """ESEARCH response data without its tag, as {name: value}."""
+    words = re.sub(rb'^\(TAG "[^"]*"\) ?', b"", data).split()
+    if words[:1] == [b"UID"]:
+        words = words[1:]
+    assert len(words) % 2 == 0, data
+    return dict(zip(words[0::2], words[1::2]))
+
+
+def test_esort_like_dovecot(pair):
+    for ret in ("()", "(MIN)", "(MAX)", "(COUNT)", "(ALL)",
+                "(MIN MAX COUNT ALL)"):
+        for crit in ("(SUBJECT)", "(REVERSE ARRIVAL)", "(SIZE)"):
+            for search in (("ALL",), ("SUBJECT", "nothing-matches")):
+                mc, md = pair
+                ours = untagged(mc, "SORT", "RETURN", ret, crit, "UTF-8",
+                                *search)
+                theirs = untagged(md, "SORT", "RETURN", ret, crit,
+                                  "UTF-8", *search)
+                # the tags differ, and the order of the items is free
+                # (RFC 4731 §3.1): compare the items
+                assert esearch_items(ours) == esearch_items(theirs), (
+                    ret, crit, search, ours, theirs)
+
+
+def test_thread_like_dovecot(pair):
+    for algo in ("ORDEREDSUBJECT", "REFERENCES"):
+        for search in (("ALL",), ("NOT", "SUBJECT", "loop"),
+                       ("UID", "2:17")):
+            ours, theirs = both(pair, "THREAD", algo, "UTF-8", *search)
+            assert ours == theirs, (algo, search, ours, theirs)
+            ours, theirs = both(pair, "UID THREAD", algo, "UTF-8", *search)
+            assert ours == theirs, ("UID", algo, search, ours, theirs)
+
+
+def test_sort_subject_and_date_rules(imap):
+    """RFC 5256 by itself: base subjects compare without Re:/Fwd:/tags
+    and case; a missing or broken Date falls back to the internal date;
+    ties keep sequence order, also under REVERSE."""
+    m = client(imap)
+    msgs = [("05-Jan-2020 00:00:00 +0000", "Re: [x] Beta", None),
+            ("01-Jan-2020 00:00:00 +0000", "alpha", "garbage"),
+            ("03-Jan-2020 00:00:00 +0000", "=?utf-8?q?Fwd=3A_ALPHA?=",
+             "Thu, 2 Jan 2020 00:00:00 +0000"),
+            ("04-Jan-2020 00:00:00 +0000", "beta (fwd)", None)]
+    for date, subj, sent in msgs:
+        hdr = f"From: a@b\r\nSubject: {subj}\r\n"
+        if sent:
+            hdr += f"Date: {sent}\r\n"
+        assert m.append("INBOX", None, f'"{date}"',
+                        (hdr + "\r\nx\r\n").encode())[0] == "OK"
+    m.select("INBOX")
+    assert m.sort("(SUBJECT)", "UTF-8", "ALL")[1] == [b"2 3 1 4"]
+    assert m.sort("(REVERSE SUBJECT)", "UTF-8", "ALL")[1] == [b"1 4 2 3"]
+    assert m.sort("(DATE)", "UTF-8", "ALL")[1] == [b"2 3 4 1"]
+    assert m.sort("(SUBJECT REVERSE DATE)", "UTF-8", "ALL")[1] == \
+        [b"3 2 1 4"]
+    assert m.thread("ORDEREDSUBJECT", "UTF-8", "ALL")[1] == \
+        [b"(2 3)(4 1)"]
+    m.logout()
+
+
+def test_sort_errors(imap):
+    c = Raw(imap)
+    c.login()
+    assert c.cmd("a", "SORT (SUBJECT) UTF-8 ALL")[-1].startswith("a BAD")
+    c.cmd("s", "SELECT INBOX")
+    bad = ["SORT", "SORT () UTF-8 ALL", "SORT (SUBJECT)",
+           "SORT (SUBJECT) UTF-8", "SORT (NOPE) UTF-8 ALL",
+           "SORT (REVERSE) UTF-8 ALL", "SORT (REVERSE REVERSE DATE) UTF-8 ALL",
+           "SORT SUBJECT UTF-8 ALL", "SORT (SUBJECT) UTF-8 NOPE",
+           "SORT RETURN (BOGUS) (SUBJECT) UTF-8 ALL",
+           "SORT (" + "DATE " * 40 + ") UTF-8 ALL",
+           "UID SORT (DATE) UTF-8", "THREAD", "THREAD REFERENCES",
+           "THREAD REFERENCES UTF-8", "THREAD NOPE UTF-8 ALL",
+           "THREAD (REFERENCES) UTF-8 ALL", "UID THREAD NOPE UTF-8 ALL"]
+    for i, cmd in enumerate(bad):
+        lines = c.cmd(f"b{i}", cmd)
+        assert lines[-1].startswith(f"b{i} BAD"), (cmd, lines)
+    for i, cmd in enumerate(["SORT (DATE) X-UNKNOWN ALL",
+                             "THREAD REFERENCES ISO-8859-99 ALL",
+                             "UID SORT RETURN (COUNT) (DATE) X-NOPE ALL"]):
+        lines = c.cmd(f"c{i}", cmd)
+        assert lines[-1].startswith(f"c{i} NO [BADCHARSET"), (cmd, lines)
+    lines = c.cmd("n", "NOOP")
+    assert lines[-1].startswith("n OK")
+    c.close()
+
+
+def test_capabilities(imap):
+    m = client(imap)
+    caps = m.capabilities
+    for cap in ("SORT", "SORT=DISPLAY", "ESORT", "THREAD=ORDEREDSUBJECT",
+                "THREAD=REFERENCES"):
+        assert cap in caps, caps
+    m.logout()
+
+
+def test_sort_save_and_modseq(imap):
+    """SORT RETURN (SAVE) fills "$" (RFC 5182); a MODSEQ key adds the
+    highest MODSEQ (RFC 7162 §3.1.5)."""
+    m = client(imap)
+    fill(m)
+    c = Raw(imap)
+    c.login()
+    c.cmd("s", "SELECT INBOX")
+    lines = c.cmd("a", "SORT RETURN (SAVE) (REVERSE SIZE) UTF-8 "
+                  "SUBJECT hello")
+    assert lines == ["a OK SORT completed."], lines
+    lines = c.cmd("b", "SEARCH $")
+    want = untagged(m, "SEARCH", "SUBJECT", "hello")
+    assert lines[0] == "* SEARCH " + want.decode(), (lines, want)
+    lines = c.cmd("c", "SORT (ARRIVAL) UTF-8 MODSEQ 1")
+    assert re.fullmatch(r"\* SORT [0-9 ]+ \(MODSEQ \d+\)", lines[0]), lines
+    c.close()
+    m.logout()
