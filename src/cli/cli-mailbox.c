@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cli-mailbox.c: `commune mailbox create|list|rename|delete|class|
+ * cli-mailbox.c: `commune mailbox create|list|rename|delete|class|use|
  * subscribe|unsubscribe|subscriptions|acl`. In cli, above store.
  */
 #include "cli-private.h"
+#include "store-metadata.h"
 #include "store-acl.h"
 
 #include <stdlib.h>
@@ -152,6 +153,62 @@ cmd_class(struct cli_ctx *ctx)
 	return with_account(ctx, class);
 }
 
+/* The special-use arguments: "Sent" or "\Sent" (any case) each, or
+   one "none" / "-" for none. 0 and the bits, or -1. */
+static int
+use_args(struct cli_ctx *ctx, unsigned int *uses_r)
+{
+	const char *arg;
+	char *attr;
+	unsigned int i, bit;
+
+	*uses_r = 0;
+	if (ctx->arg_count == 3 && (strcmp(ctx->args[2], NONE_TEXT) == 0 ||
+				    strcasecmp(ctx->args[2], "none") == 0))
+		return 0;
+	for (i = 2; i < ctx->arg_count; i++) {
+		arg = ctx->args[i];
+		attr = i_strdup_printf("\\%s", arg[0] == '\\' ? arg + 1 : arg);
+		bit = store_special_use_parse(attr);
+		free(attr);
+		if (bit == 0)
+			return -1;
+		*uses_r |= bit;
+	}
+	return 0;
+}
+
+static int
+use(struct cli_ctx *ctx, struct account *account)
+{
+	buf_t out = BUF_INIT;
+	unsigned int uses;
+
+	if (ctx->arg_count > 2) {
+		(void)use_args(ctx, &uses);
+		return cli_result(store_mailbox_set_special_use(account,
+			ctx->args[1], uses));
+	}
+	if (store_mailbox_get_special_use(account, ctx->args[1], &uses) == -1)
+		return cli_store_error();
+	store_special_use_append(&out, uses);
+	printf("%s\n", uses != 0 ? buf_cstr(&out) : NONE_TEXT);
+	buf_deinit(&out);
+	return CLI_EXIT_OK;
+}
+
+static int
+cmd_use(struct cli_ctx *ctx)
+{
+	unsigned int uses;
+
+	if (ctx->arg_count > 2 && use_args(ctx, &uses) == -1)
+		return cli_usage_error(ctx, "unknown special use (All, "
+				       "Archive, Drafts, Flagged, Junk, Sent, "
+				       "Trash, or none)");
+	return with_account(ctx, use);
+}
+
 static int
 subscribe(struct cli_ctx *ctx, struct account *account)
 {
@@ -267,6 +324,12 @@ static const struct cli_command commands[] = {
 	  "Prints a mailbox's class (\"-\" for mail), or sets it; CLASS\n"
 	  "mail, none or - sets the mail class.\n",
 	  2, 3, 0, cmd_class },
+	{ "use", "ACCOUNT NAME [USE...|none]",
+	  "Prints a mailbox's special use (RFC 6154: \\Sent, \\Trash, ...;\n"
+	  "\"-\" for none), or sets it: All, Archive, Drafts, Flagged,\n"
+	  "Junk, Sent, Trash (with or without the backslash), or none.\n"
+	  "Top-level Sent, Drafts, Trash and Junk have theirs until set.\n",
+	  2, 9, 0, cmd_use },
 	{ "subscribe", "ACCOUNT NAME",
 	  "Adds NAME to the subscription list (it need not exist).\n",
 	  2, 2, 0, cmd_subscribe },
