@@ -15,6 +15,7 @@
 #include "log.h"
 #include "worker.h"
 #include "store.h"
+#include "store-quota.h"
 
 #include <stdlib.h>
 
@@ -86,6 +87,17 @@ lookup_run(void *context)
 	store_clear_error();
 	if (store_account_open(job->conn->server->store, rcpt->address,
 			       &rcpt->account) == 0) {
+		/* A full mailbox is refused at RCPT already (RFC 3463
+		   4.2.2), before the MTA sends the message; the delivery
+		   checks again with the real size. Other errors wait for
+		   the delivery. */
+		if (store_quota_check(rcpt->account, 1, 1) < 0 &&
+		    store_error(NULL) == STORE_ERROR_OVERQUOTA) {
+			store_account_close(&rcpt->account);
+			job->reply = store_error_reply(rcpt->address, true);
+			return;
+		}
+		store_clear_error();
 		job->ok = true;
 		return;
 	}

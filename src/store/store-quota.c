@@ -276,6 +276,37 @@ over_limit(uint64_t used, uint64_t add, uint64_t limit)
 	return add > limit || used > limit - add;
 }
 
+/* -1 with STORE_ERROR_OVERQUOTA when bytes and count do not fit. */
+static int
+quota_compare(struct account *account, const struct store_quota *quota,
+	      uint64_t bytes, uint64_t count)
+{
+	if (over_limit(quota->storage_used, bytes, quota->storage_limit)) {
+		return store_set_error(STORE_ERROR_OVERQUOTA,
+			"Over quota: account %s uses %llu of %llu bytes, "
+			"%llu more do not fit", account->name,
+			(unsigned long long)quota->storage_used,
+			(unsigned long long)quota->storage_limit,
+			(unsigned long long)bytes);
+	}
+	if (over_limit(quota->messages_used, count, quota->message_limit)) {
+		return store_set_error(STORE_ERROR_OVERQUOTA,
+			"Over quota: account %s holds %llu of %llu messages, "
+			"%llu more do not fit", account->name,
+			(unsigned long long)quota->messages_used,
+			(unsigned long long)quota->message_limit,
+			(unsigned long long)count);
+	}
+	return 0;
+}
+
+static bool
+quota_unlimited(const struct store_quota *quota)
+{
+	return quota->storage_limit == STORE_QUOTA_UNLIMITED &&
+		quota->message_limit == STORE_QUOTA_UNLIMITED;
+}
+
 int
 quota_check_add(struct mailbox *box, uint64_t bytes, uint64_t count)
 {
@@ -287,28 +318,30 @@ quota_check_add(struct mailbox *box, uint64_t bytes, uint64_t count)
 		return 0;
 	if (store_quota_get_limits(account, &quota) < 0)
 		return -1;
-	if (quota.storage_limit == STORE_QUOTA_UNLIMITED &&
-	    quota.message_limit == STORE_QUOTA_UNLIMITED)
+	if (quota_unlimited(&quota))
 		return 0;
 	if (usage_sum(account, box, &quota) < 0)
 		return -1;
-	if (over_limit(quota.storage_used, bytes, quota.storage_limit)) {
-		return store_set_error(STORE_ERROR_OVERQUOTA,
-			"Over quota: account %s uses %llu of %llu bytes, "
-			"%llu more do not fit", account->name,
-			(unsigned long long)quota.storage_used,
-			(unsigned long long)quota.storage_limit,
-			(unsigned long long)bytes);
-	}
-	if (over_limit(quota.messages_used, count, quota.message_limit)) {
-		return store_set_error(STORE_ERROR_OVERQUOTA,
-			"Over quota: account %s holds %llu of %llu messages, "
-			"%llu more do not fit", account->name,
-			(unsigned long long)quota.messages_used,
-			(unsigned long long)quota.message_limit,
-			(unsigned long long)count);
-	}
-	return 0;
+	return quota_compare(account, &quota, bytes, count);
+}
+
+int
+store_quota_check(struct account *account, uint64_t bytes, uint64_t count)
+{
+	struct store_quota quota;
+	int ret;
+
+	if (store_quota_get_limits(account, &quota) < 0)
+		return -1;
+	if (quota_unlimited(&quota))
+		return 0;
+	if (account_lock(account, false) < 0)
+		return -1;
+	ret = usage_sum(account, NULL, &quota);
+	account_unlock(account);
+	if (ret < 0)
+		return -1;
+	return quota_compare(account, &quota, bytes, count);
 }
 
 /* ------------------------------------------------------------------ */

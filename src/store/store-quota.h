@@ -56,6 +56,13 @@ struct store_quota {
  * computed. Returns 0 or -1. Blocks on the disk.
  */
 int store_quota_get(struct account *account, struct store_quota *quota_r);
+/*
+ * Whether count messages of bytes would fit now: 0, or -1 with
+ * STORE_ERROR_OVERQUOTA (or an I/O error). Advisory (LMTP asks at RCPT,
+ * before the message comes): the save checks again under the lock.
+ */
+int store_quota_check(struct account *account, uint64_t bytes,
+		      uint64_t count);
 /* Only the limits (usage 0): reads the settings files. 0 or -1. */
 int store_quota_get_limits(struct account *account,
 			   struct store_quota *quota_r);

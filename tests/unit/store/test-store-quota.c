@@ -5,7 +5,8 @@
  * defaults), usage summed over mbox and mdir mailboxes and right again
  * after an index is lost, every save path refused over a limit with
  * nothing changed (append, deliver, copy, move between accounts), a
- * move within the account allowed, and the bytes of \Deleted messages.
+ * move within the account allowed, the advisory check LMTP makes at
+ * RCPT, and the bytes of \Deleted messages.
  */
 #include "test-store-common.h"
 #include "store-quota.h"
@@ -152,7 +153,11 @@ test_usage_and_message_limit(void **state)
 	assert_usage(account, 3 * MSG_LEN, 3);
 
 	assert_int_equal(store_quota_set(account, NULL, "4"), 0);
+	assert_int_equal(store_quota_check(account, 1000, 1), 0);
+	assert_int_equal(store_quota_check(account, 0, 2), -1);
+	assert_int_equal(store_error(NULL), STORE_ERROR_OVERQUOTA);
 	deliver_ok(account, "Dir");
+	assert_int_equal(store_quota_check(account, 1, 1), -1);
 	assert_int_equal(deliver(account, "INBOX"), -1);
 	assert_int_equal(store_error(NULL), STORE_ERROR_OVERQUOTA);
 	assert_int_equal(store_mailbox_status(account, "INBOX", &st), 0);
