@@ -562,6 +562,10 @@ cmd_uid(struct imap_conn *conn)
 		cmd_search_args(conn, args, count);
 	else if (strcasecmp(verb, "REPLACE") == 0)
 		cmd_replace_args(conn, args, count);
+	else if (strcasecmp(verb, "SORT") == 0)
+		cmd_sort_args(conn, args, count);
+	else if (strcasecmp(verb, "THREAD") == 0)
+		cmd_thread_args(conn, args, count);
 	else
 		imap_conn_bad(conn, "Unknown UID command.");
 }
@@ -570,10 +574,6 @@ cmd_uid(struct imap_conn *conn)
 
 /* Which states a command is valid in. */
 #define S_ANY 0x07u
-	else if (strcasecmp(verb, "SORT") == 0)
-		cmd_sort_args(conn, args, count);
-	else if (strcasecmp(verb, "THREAD") == 0)
-		cmd_thread_args(conn, args, count);
 #define S_NOAUTH 0x01u
 #define S_AUTH 0x06u            /* authenticated or selected */
 #define S_AUTH_ONLY 0x02u
@@ -629,6 +629,8 @@ static const struct command_def commands[] = {
 	{ "MOVE", S_SELECTED, cmd_move },
 	{ "REPLACE", S_SELECTED, cmd_replace },
 	{ "SEARCH", S_SELECTED, cmd_search },
+	{ "SORT", S_SELECTED, cmd_sort },
+	{ "THREAD", S_SELECTED, cmd_thread },
 	{ "UID", S_SELECTED, cmd_uid },
 	{ "CLOSE", S_SELECTED, cmd_close },
 	{ "UNSELECT", S_SELECTED, cmd_unselect },
@@ -638,8 +640,6 @@ void
 imap_command_run(struct imap_conn *conn)
 {
 	unsigned int i, state_bit = 1u << conn->state;
-	{ "SORT", S_SELECTED, cmd_sort },
-	{ "THREAD", S_SELECTED, cmd_thread },
 
 	conn->uid = false;
 	for (i = 0; i < N_ELEMENTS(commands); i++) {
