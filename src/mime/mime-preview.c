@@ -192,27 +192,29 @@ skip_tag(const unsigned char *html, size_t len, size_t i, bool *space_r)
 	unsigned int j;
 	const char *close = NULL;
 
+	*space_r = false;
+	if (rest == 0)
+		return len;     /* a '<' that ends the text */
 	if (rest >= 3 && memcmp(p, "!--", 3) == 0) {
 		end = memmem(p + 3, rest - 3, "-->", 3);
-		*space_r = false;
 		return end == NULL ? len : (size_t)(end - html) + 3;
 	}
 	if (tag_is(p, rest, "script"))
 		close = "</script";
 	else if (tag_is(p, rest, "style"))
 		close = "</style";
+	*space_r = true;
 	if (close != NULL) {
-		size_t k;
+		size_t k, n = strlen(close);
 
-		*space_r = true;
-		for (k = i + 1; k + strlen(close) <= len; k++) {
-			if (strncasecmp((const char *)html + k, close,
-					strlen(close)) == 0)
+		for (k = i + 1; k + n <= len; k++) {
+			if (strncasecmp((const char *)html + k, close, n) == 0)
 				break;
 		}
+		if (k + n > len)
+			return len;     /* never closed: all of it is code */
 		i = k;
 	}
-	*space_r = true;
 	if (*p == '/') {
 		p++;
 		rest--;
@@ -277,11 +279,12 @@ append_collapsed(const unsigned char *text, size_t len, buf_t *out)
 			continue;
 		}
 		if (pending_space) {
+			/* no trailing space at the limit */
+			if (chars + 1 >= MIME_PREVIEW_CHARS)
+				break;
 			buf_append_c(out, ' ');
 			chars++;
 			pending_space = false;
-			if (chars == MIME_PREVIEW_CHARS)
-				break;
 		}
 		buf_append(out, text + i, n);
 		chars++;

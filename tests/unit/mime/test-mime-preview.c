@@ -40,6 +40,9 @@ test_html(void **state)
 	check_html("<a href='x'", "");
 	check_html("<!-- open", "");
 	check_html("<script>never closed", " ");
+	/* found by fuzz-preview: a '<' or "</" that ends the input */
+	check_html("a<", "a");
+	check_html("a</", "a ");
 }
 
 static void
@@ -79,6 +82,19 @@ test_preview(void **state)
 	mime = mime_message_parse(msg.data, msg.len);
 	mime_preview_append(mime, msg.data, &out);
 	assert_int_equal(out.len, 2 * MIME_PREVIEW_CHARS);
+	buf_deinit(&out);
+	buf_deinit(&msg);
+	mime_message_free(&mime);
+
+	/* found by fuzz-preview: a space at the limit is not kept */
+	buf_append_str(&msg, "Subject: l\r\n\r\n");
+	for (i = 0; i < MIME_PREVIEW_CHARS - 1; i++)
+		buf_append_c(&msg, 'a');
+	buf_append_str(&msg, "  b");
+	mime = mime_message_parse(msg.data, msg.len);
+	mime_preview_append(mime, msg.data, &out);
+	assert_int_equal(out.len, MIME_PREVIEW_CHARS - 1);
+	assert_int_equal(out.data[out.len - 1], 'a');
 	buf_deinit(&out);
 	buf_deinit(&msg);
 	mime_message_free(&mime);
