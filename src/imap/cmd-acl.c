@@ -547,3 +547,35 @@ imap_acl_filter_flags(unsigned int rights, uint32_t *flags,
 			keywords[0] = NULL;
 	}
 }
+
+int
+imap_acl_copy_flags(unsigned int rights, struct mailbox *dest,
+		    const uint32_t *uids, unsigned int count)
+{
+	uint32_t flags = STORE_FLAGS_SYSTEM;
+	const char **keywords = NULL;
+	unsigned int i, n = 0;
+	int ret;
+
+	imap_acl_filter_flags(rights, &flags, NULL);
+	flags = STORE_FLAGS_SYSTEM & ~flags;    /* the ones to take off */
+	if ((rights & STORE_ACL_WRITE) == 0) {
+		/* the copies' keywords are in dest's table by now */
+		if (store_mailbox_sync(dest, MAILBOX_SYNC_FLAG_NO_EXPUNGES,
+				       NULL) < 0)
+			return -1;
+		n = store_mailbox_keyword_count(dest);
+		keywords = i_malloc((n + 1) * sizeof(*keywords));
+		for (i = 0; i < n; i++)
+			keywords[i] = store_mailbox_keyword_name(dest, i);
+	}
+	if (flags == 0 && n == 0) {
+		free(keywords);
+		return 0;
+	}
+	ret = store_mailbox_update_flags(dest, uids, count,
+					 STORE_FLAGS_REMOVE, flags, keywords,
+					 0, NULL);
+	free(keywords);
+	return ret;
+}

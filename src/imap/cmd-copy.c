@@ -95,6 +95,9 @@ copy_run(struct imap_conn *conn)
 				   dest_uids) :
 		store_mailbox_copy(conn->box, uids.uids, uids.count, dest,
 				   dest_uids);
+	if (ret == 0 && acl.rights != STORE_ACL_ALL)
+		ret = imap_acl_copy_flags(acl.rights, dest, dest_uids,
+					  uids.count);
 	if (ret < 0) {
 		imap_job_store_error(conn, verb);
 		goto out;

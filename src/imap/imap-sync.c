@@ -9,6 +9,7 @@
  * client that pipelines them. Part of src/imap; runs on worker threads.
  */
 #include "imap-private.h"
+#include "store-acl.h"
 #include "imap-seqset.h"
 #include "store.h"
 
@@ -45,11 +46,34 @@ imap_sync_append_flags(struct imap_conn *conn, buf_t *out, uint32_t flags)
 	buf_append_c(out, ')');
 }
 
+/* The flags the user's rights let them change (RFC 4314 §5.1.1: "s"
+   \Seen, "t" \Deleted, "w" the rest and keywords), in out. */
+static const char *
+permanent_flags(struct imap_conn *conn, buf_t *out, const buf_t *kw,
+		unsigned int count)
+{
+	unsigned int rights = conn->box_rights;
+
+	if ((rights & STORE_ACL_WRITE) != 0)
+		buf_append_str(out, " \\Answered \\Flagged");
+	if ((rights & STORE_ACL_DELETE_MSG) != 0)
+		buf_append_str(out, " \\Deleted");
+	if ((rights & STORE_ACL_SEEN) != 0)
+		buf_append_str(out, " \\Seen");
+	if ((rights & STORE_ACL_WRITE) != 0) {
+		buf_append_str(out, " \\Draft");
+		buf_append(out, kw->data, kw->len);
+		if (count < STORE_KEYWORDS_MAX)
+			buf_append_str(out, " \\*");
+	}
+	return out->len == 0 ? "" : buf_cstr(out) + 1;
+}
+
 void
 imap_sync_append_flag_lists(struct imap_conn *conn, buf_t *out)
 {
 	unsigned int i, count = store_mailbox_keyword_count(conn->box);
-	buf_t kw = BUF_INIT;
+	buf_t kw = BUF_INIT, perm = BUF_INIT;
 
 	for (i = 0; i < count; i++)
 		buf_printf(&kw, " %s", store_mailbox_keyword_name(conn->box,
@@ -60,11 +84,10 @@ imap_sync_append_flag_lists(struct imap_conn *conn, buf_t *out)
 		buf_append_str(out, "* OK [PERMANENTFLAGS ()] Read-only "
 			       "mailbox.\r\n");
 	else
-		buf_printf(out, "* OK [PERMANENTFLAGS (\\Answered \\Flagged "
-			   "\\Deleted \\Seen \\Draft%s%s)] Flags permitted."
-			   "\r\n", buf_cstr(&kw),
-			   count < STORE_KEYWORDS_MAX ? " \\*" : "");
+		buf_printf(out, "* OK [PERMANENTFLAGS (%s)] Flags permitted."
+			   "\r\n", permanent_flags(conn, &perm, &kw, count));
 	conn->keywords_sent = count;
+	buf_deinit(&perm);
 	buf_deinit(&kw);
 }
 

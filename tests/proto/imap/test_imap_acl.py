@@ -177,6 +177,7 @@ def test_insert_and_copy_move(srv):
     lines = r.cmd("A", f"APPEND {SHARED} {{3+}}\r\nabc\r\n")
     assert tagged(lines).startswith("NO [NOPERM]"), lines
     r.cmd("S", "SELECT INBOX")
+    r.cmd("T", "STORE 1 +FLAGS (\\Seen \\Flagged $Kw)")
     assert tagged(r.cmd("C", f"COPY 1 {SHARED}")).startswith("NO [NOPERM]")
     # "i": APPEND and COPY; flags without "s"/"w"/"t" are dropped
     grant(srv, "lri")
@@ -184,10 +185,34 @@ def test_insert_and_copy_move(srv):
                        "{3+}\r\nabc\r\n")
     assert tagged(lines).startswith("OK [APPENDUID"), lines
     assert tagged(r.cmd("C", f"COPY 1 {SHARED}")).startswith("OK [COPYUID")
+    lines = r.cmd("S", f"SELECT {SHARED}")
+    assert "* 4 EXISTS" in lines
+    # PERMANENTFLAGS shows what the rights allow (RFC 4314 §5.1.1)
+    assert "* OK [PERMANENTFLAGS ()] Flags permitted." in lines, lines
+    assert flags_of(r, 3) == set() and flags_of(r, 4) == set()
+    grant(srv, "lris")
+    r.cmd("S", "SELECT INBOX")
+    assert tagged(r.cmd("C", f"COPY 1 {SHARED}")).startswith("OK [COPYUID")
+    lines = r.cmd("S", f"SELECT {SHARED}")
+    assert "* OK [PERMANENTFLAGS (\\Seen)] Flags permitted." in lines
+    assert flags_of(r, 5) == {"\\Seen"}
+    grant(srv, "lriw")
+    lines = r.cmd("S", f"SELECT {SHARED}")
+    assert any(line.startswith("* OK [PERMANENTFLAGS (\\Answered "
+                               "\\Flagged \\Draft $Kw \\*)]")
+               for line in lines), lines
+    r.cmd("S", "SELECT INBOX")
+    assert tagged(r.cmd("C", f"COPY 1 {SHARED}")).startswith("OK [COPYUID")
     r.cmd("S", f"SELECT {SHARED}")
-    assert flags_of(r, 3) == set()
-    assert "* 4 EXISTS" in r.cmd("S", f"SELECT {SHARED}")
+    assert flags_of(r, 6) == {"\\Flagged", "$Kw"}
+    # the copies beyond the first four go again
+    grant(srv, "lrite")
+    r.cmd("S", f"SELECT {SHARED}")
+    r.cmd("T", "STORE 5:6 +FLAGS (\\Deleted)")
+    assert r.cmd("E", "EXPUNGE").count("* 5 EXPUNGE") == 2
     # MOVE out of a shared mailbox needs "t" and "e" there
+    grant(srv, "lri")
+    r.cmd("S", f"SELECT {SHARED}")
     assert tagged(r.cmd("M", "MOVE 4 INBOX")).startswith("NO [NOPERM]")
     grant(srv, "lrite")
     r.cmd("S", f"SELECT {SHARED}")
