@@ -165,9 +165,13 @@ list_subscribed(struct imap_conn *conn, struct list_ctx *ctx,
 		buf_reset(&attrs);
 		if (ctx->lsub) {
 			/* as Dovecot: () also for names that do not
-			   exist; \Noselect for hierarchy nodes */
+			   exist; \Noselect for hierarchy nodes; the
+			   special use too */
 			buf_append_str(&attrs, info != NULL &&
 				       !info->selectable ? "\\Noselect" : "");
+			if (use != 0 && attrs.len > 0)
+				buf_append_c(&attrs, ' ');
+			store_special_use_append(&attrs, use);
 		} else {
 			buf_append_str(&attrs, "\\Subscribed");
 			if (info == NULL)
@@ -214,9 +218,10 @@ list_run(struct imap_conn *conn)
 		imap_job_store_error(conn, verb);
 		return;
 	}
-	if (!ctx->lsub) {
+	{
 		/* RFC 6154 §5.1: the attributes go into LIST replies, asked
-		   for or not (as Dovecot; clients look for them). */
+		   for or not, and LSUB's (as Dovecot; clients look for
+		   them). */
 		ctx->uses = i_malloc(sizeof(unsigned int) * (count + 1));
 		if (store_mailbox_special_uses(conn->account, infos, count,
 					       ctx->uses) < 0) {
@@ -275,8 +280,10 @@ parse_selection(struct list_ctx *ctx, const struct imap_arg *arg)
 		else if (strcasecmp(opt, "REMOTE") != 0)
 			return -1;      /* RFC 5258 §3: unknown is BAD */
 	}
-	/* §3: RECURSIVEMATCH needs another option that it modifies */
-	return ctx->sel_recursive && !ctx->sel_subscribed ? -1 : 0;
+	/* §3: RECURSIVEMATCH needs another option that it modifies;
+	   with SPECIAL-USE alone it changes nothing (as Dovecot) */
+	return ctx->sel_recursive && !ctx->sel_subscribed &&
+		!ctx->sel_special_use ? -1 : 0;
 }
 
 /* RETURN (...): 0, or -1. */

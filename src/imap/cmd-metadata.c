@@ -194,8 +194,8 @@ getmetadata_run(struct imap_conn *conn)
 	}
 	sent = i_malloc(sizeof(bool) * (count + 1));
 	for (i = 0; i < ctx->name_count; i++) {
-		/* the entry itself first, NIL when it has no value (as
-		   Dovecot; not for the bare /private and /shared) */
+		/* the entry itself first; at DEPTH 0 NIL when it has no
+		   value (as Dovecot, which sends no NIL with a depth) */
 		found = false;
 		for (j = 0; j < count && !found; j++) {
 			if (strcmp(entries[j].name, ctx->names[i]) == 0) {
@@ -204,7 +204,7 @@ getmetadata_run(struct imap_conn *conn)
 					 &started, &longest);
 			}
 		}
-		if (!found && strchr(ctx->names[i] + 1, '/') != NULL)
+		if (!found && ctx->depth == METADATA_DEPTH_0)
 			append_entry(conn, ctx, &started, ctx->names[i], NULL);
 		for (j = 0; ctx->depth != METADATA_DEPTH_0 && j < count; j++) {
 			if (in_scope(ctx->names[i], entries[j].name,

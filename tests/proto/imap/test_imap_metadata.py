@@ -83,6 +83,9 @@ def test_server_entries(imap):
     assert c2.cmd("e", 'GETMETADATA (DEPTH infinity) "" /private') == [
         '* METADATA "" (/private/vendor/x/y "v1")',
         "e OK GETMETADATA completed."]
+    # DEPTH 0 names the entry asked for even when it is a bare root
+    assert c2.cmd("e2", 'GETMETADATA "" /private') == [
+        '* METADATA "" (/private NIL)', "e2 OK GETMETADATA completed."]
     assert c2.cmd("f", 'SETMETADATA "" (/shared/comment NIL)') == [
         "f OK SETMETADATA completed."]
     assert c.cmd("g", 'GETMETADATA (DEPTH infinity) "" /shared') == [
@@ -111,8 +114,8 @@ def test_mailbox_entries_depth_maxsize(imap):
                      "c OK GETMETADATA completed."]
     lines = c.cmd("d", 'GETMETADATA (MAXSIZE 2 DEPTH infinity) Work '
                   '/private/vendor')
-    assert lines == ['* METADATA "Work" (/private/vendor NIL '
-                     '/private/vendor/a "1" /private/vendor/a/b "22")',
+    assert lines == ['* METADATA "Work" (/private/vendor/a "1" '
+                     '/private/vendor/a/b "22")',
                      "d OK [METADATA LONGENTRIES 3] GETMETADATA "
                      "completed."]
     lines = c.cmd("e", 'GETMETADATA Work (/shared/comment '

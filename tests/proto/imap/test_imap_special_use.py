@@ -40,9 +40,11 @@ def test_defaults_by_name(imap):
     assert [l.split('"/" ')[1] for l in lines[:-1]] == [
         '"Drafts"', '"Junk"', '"Sent"', '"Trash"']
     assert lines[-1] == "b OK LIST completed."
-    # LSUB knows nothing of them (RFC 6154 §5.1 extends LIST only)
+    # LSUB shows them too, as Dovecot does
     c.cmd("s", "SUBSCRIBE Sent")
-    assert c.cmd("l", 'LSUB "" "*"') == ['* LSUB () "/" "Sent"',
+    c.cmd("s2", "SUBSCRIBE Work")
+    assert c.cmd("l", 'LSUB "" "*"') == ['* LSUB (\\Sent) "/" "Sent"',
+                                          '* LSUB () "/" "Work"',
                                           "l OK LSUB completed."]
 
 
@@ -119,8 +121,13 @@ def test_list_extended_interplay(imap):
         '* LIST (\\HasChildren \\Drafts) "/" "Drafts"',
         '* STATUS "Drafts" (MESSAGES 0)',
         "d OK LIST completed."]
-    assert c.cmd("e", 'LIST (SPECIAL-USE RECURSIVEMATCH) "" "*"')[-1]\
-        .startswith("e BAD")
+    # RECURSIVEMATCH modifies SPECIAL-USE in nothing (as Dovecot)
+    assert c.cmd("e", 'LIST (SPECIAL-USE RECURSIVEMATCH) "" "%"') == [
+        '* LIST (\\HasNoChildren \\Trash) "/" "Box"',
+        '* LIST (\\HasChildren \\Drafts) "/" "Drafts"',
+        "e OK LIST completed."]
+    assert c.cmd("f", 'LIST (RECURSIVEMATCH) "" "*"')[-1]\
+        .startswith("f BAD")
 
 
 def test_single_mailbox_account(imap):
