@@ -238,3 +238,147 @@ def test_special_use_and_class_entries(imap, accounts):
                  '"IPF Bad")')[-1].startswith("k NO [CANNOT]")
     assert c.cmd("l", 'SETMETADATA "" (/private/specialuse "\\\\Sent")'
                  )[-1].startswith("l NO [CANNOT]")
+
+
+# ------------------------------------------------- Dovecot as the oracle
+
+DOVECOT_SPECIAL = r"""
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Sent {
+    special_use = \Sent
+    auto = subscribe
+  }
+  mailbox Drafts {
+    special_use = \Drafts
+    auto = create
+  }
+  mailbox Trash {
+    special_use = \Trash
+    auto = create
+  }
+  mailbox Junk {
+    special_use = \Junk
+    auto = create
+  }
+}
+mail_attribute_dict = file:%h/dovecot-attributes
+protocol imap {
+  imap_metadata = yes
+}
+"""
+
+
+def tokens(data):
+    """Atoms, quoted strings, literals ({n} and ~{n}) and parentheses of
+    one response, as Python values (None for NIL)."""
+    out, i = [], 0
+    while i < len(data):
+        ch = data[i:i + 1]
+        if ch in b" \r\n":
+            i += 1
+        elif ch in b"()":
+            out.append(ch.decode())
+            i += 1
+        elif ch == b'"':
+            j, val = i + 1, b""
+            while data[j:j + 1] != b'"':
+                if data[j:j + 1] == b"\\":
+                    j += 1
+                val += data[j:j + 1]
+                j += 1
+            out.append(val)
+            i = j + 1
+        else:
+            m = re.match(rb"~?\{(\d+)\}\r\n", data[i:])
+            if m:
+                n = int(m.group(1))
+                start = i + m.end()
+                out.append(data[start:start + n])
+                i = start + n
+                continue
+            m = re.match(rb"[^ ()\r\n]+", data[i:])
+            out.append(None if m.group(0) == b"NIL" else m.group(0))
+            i += m.end()
+    return out
+
+
+def metadata_answer(out):
+    """(sorted entry/value pairs, response code) of a GETMETADATA."""
+    pairs, code = [], None
+    for line in re.split(rb"(?=^\* |^a )", out, flags=re.M):
+        if line.startswith(b"* METADATA "):
+            t = tokens(line[len(b"* METADATA "):])
+            body = t[2:-1]          # mailbox, "(", ..., ")"
+            pairs += [(body[k].lower(), body[k + 1])
+                      for k in range(0, len(body), 2)]
+        elif line.startswith(b"a "):
+            m = re.match(rb"a (\w+) (\[[^\]]*\])?", line)
+            code = (m.group(1), m.group(2))
+    return sorted(pairs), code
+
+
+def special_list(lines):
+    """{name: special-use attributes} of LIST or LSUB lines."""
+    got = {}
+    for line in lines:
+        m = re.match(r'\* (?:LIST|LSUB) \(([^)]*)\) "/" "?([^"]*)"?$', line)
+        if m:
+            got[m.group(2)] = sorted(a for a in m.group(1).split()
+                                     if a not in ("\\HasChildren",
+                                                  "\\HasNoChildren",
+                                                  "\\Subscribed",
+                                                  "\\Noselect"))
+    return got
+
+
+def test_against_dovecot(imap, monkeypatch):
+    """The same LIST/LSUB special-use and GETMETADATA answers as a
+    private Debian Dovecot configured with the same folders (quoting,
+    order and texts aside)."""
+    import dovecot_oracle
+
+    monkeypatch.setattr(dovecot_oracle, "CONF", dovecot_oracle.CONF +
+                        DOVECOT_SPECIAL.replace("{", "{{")
+                        .replace("}", "}}"))
+    ours = login(imap)
+    for name in ("Sent", "Drafts", "Trash", "Junk", "Work"):
+        ours.cmd("m", f"CREATE {name}")
+    ours.cmd("s", "SUBSCRIBE Sent")
+    setup = ('SETMETADATA INBOX (/private/vendor/a "1" /private/vendor/a/b '
+             '"22" /private/vendor/a/b/c "333" /shared/comment "ours")')
+    queries = [
+        "GETMETADATA INBOX /shared/comment",
+        "GETMETADATA INBOX (/shared/comment /private/comment)",
+        "GETMETADATA (DEPTH 1) INBOX /private/vendor/a",
+        "GETMETADATA (DEPTH 1) INBOX /private/vendor",
+        "GETMETADATA (DEPTH infinity) INBOX /private",
+        "GETMETADATA (DEPTH 0) INBOX /private",
+        "GETMETADATA (MAXSIZE 2 DEPTH infinity) INBOX /private/vendor",
+        "GETMETADATA (MAXSIZE 0) INBOX /shared/comment",
+        "GETMETADATA INBOX /SHARED/Comment",
+        "GETMETADATA Sent /private/specialuse",
+        "GETMETADATA Work /private/specialuse",
+    ]
+    lists = ['LIST (SPECIAL-USE) "" "*"', 'LIST "" "*" RETURN (SPECIAL-USE)',
+             'LIST (SUBSCRIBED SPECIAL-USE) "" "*"', 'LSUB "" "*"']
+    with dovecot_oracle.Dovecot() as dv:
+        class Peer:
+            def connect(self, proto, timeout=30):
+                return dv.connect(timeout)
+        theirs = Client(Peer())
+        theirs.cmd("l", f"LOGIN {dovecot_oracle.USER} "
+                   f"{dovecot_oracle.PASSWORD}")
+        theirs.cmd("m", "CREATE Work")
+        for c in (ours, theirs):
+            assert c.cmd("a", setup)[-1].startswith("a OK")
+        for q in lists:
+            got = special_list(ours.cmd("a", q))
+            assert got == special_list(theirs.cmd("a", q)), q
+            assert got["Sent"] == ["\\Sent"], (q, got)
+        for q in queries:
+            got = metadata_answer(ours.bcmd("a", q))
+            assert got == metadata_answer(theirs.bcmd("a", q)), q
+            assert got[0] or q.endswith(("MAXSIZE 0) INBOX /shared/comment",
+                                         "/private/vendor")), (q, got)
