@@ -225,7 +225,10 @@ def test_search(imap, accounts):
     m.literal = "café".encode()
     typ, data = m.search("UTF-8", "BODY")
     assert data == [b"1"]
+    # legacy charsets work (test_imap_search_charset.py); unknown: NO
     typ, data = m._simple_command("SEARCH", "CHARSET", "KOI8-R", "ALL")
+    assert typ == "OK"
+    typ, data = m._simple_command("SEARCH", "CHARSET", "X-NO-SUCH", "ALL")
     assert typ == "NO"
     c = Raw(imap)
     c.login()
