@@ -309,3 +309,91 @@ def test_sort_save_and_modseq(imap):
     assert re.fullmatch(r"\* SORT [0-9 ]+ \(MODSEQ \d+\)", lines[0]), lines
     c.close()
     m.logout()
+
+
+def random_corpus(seed, count):
+    """count messages of random subjects, addresses, dates and
+    Message-ID/References/In-Reply-To graphs (loops, gaps, duplicates),
+    the same for every run of one seed."""
+    import random
+    rnd = random.Random(seed)
+    leaders = ["", "", "Re: ", "RE: ", "Fwd: ", "Fw: ", "[list] ",
+               "Re: [list] ", "re[2]: ", "[x][y] Re: ", "Re: Re: "]
+    bases = ["alpha", "Alpha", "beta", "gamma  delta", "", "zeta",
+             "\u00e7a va", "\u00dcber", "[tag]"]
+    trailers = ["", "", " (fwd)", "  ", "(FWD) "]
+    people = ["Ann <ann@x.org>", "bob@x.org", "\"Zed, Z\" <zed@y.org>",
+              "=?utf-8?q?=C3=89lise?= <elise@x.org>", "team: a@x.org;",
+              "<carl@x.org>", "Dora (comment) <dora@x.org>", None]
+    out = []
+    for i in range(count):
+        subj = rnd.choice(leaders) + rnd.choice(bases) + \
+            rnd.choice(trailers)
+        if rnd.random() < 0.1:
+            subj = "[Fwd: " + subj + "]"
+        if rnd.random() < 0.3:
+            subj = "=?utf-8?b?%s?=" % __import__("base64").b64encode(
+                subj.encode()).decode()
+        hdr = ""
+        for field in ("From", "To", "Cc"):
+            who = rnd.choice(people)
+            if who is not None:
+                hdr += f"{field}: {who}\r\n"
+        hdr += f"Subject: {subj}\r\n"
+        r = rnd.random()
+        if r < 0.1:
+            pass
+        elif r < 0.2:
+            hdr += "Date: someday\r\n"
+        else:
+            hdr += ("Date: %d Mar 2021 %02d:%02d:00 %s\r\n" %
+                    (rnd.randint(1, 9), rnd.randint(0, 23),
+                     rnd.choice([0, 30]), rnd.choice(
+                         ["+0000", "-0500", "+1100", "GMT"])))
+        r = rnd.random()
+        if r < 0.85:
+            hdr += f"Message-ID: <m{i}@x>\r\n"
+        elif r < 0.93:
+            hdr += f"Message-ID: <m{rnd.randrange(max(i, 1))}@x>\r\n"
+        refs = [f"<m{rnd.randrange(count)}@x>" if rnd.random() < 0.8
+                else f"<gone{rnd.randrange(5)}@x>"
+                for _ in range(rnd.choice([0, 0, 1, 1, 2, 3, 5]))]
+        if refs:
+            hdr += "References: " + " ".join(refs) + "\r\n"
+        if rnd.random() < 0.3:
+            hdr += f"In-Reply-To: <m{rnd.randrange(count)}@x>\r\n"
+        body = "x" * rnd.randrange(20)
+        date = "%02d-Mar-2021 %02d:00:00 +0000" % (rnd.randint(1, 9),
+                                                  rnd.choice([0, 12]))
+        out.append((date, (hdr + "\r\n" + body + "\r\n").encode()))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_corpus_like_dovecot(imap, dovecot, seed):
+    """Random subjects and reference graphs: every key and both
+    threading algorithms as Dovecot answers them."""
+    corpus = random_corpus(seed, 80)
+    mc = client(imap)
+    md = dovecot.client()
+    box = f"R{seed}"
+    for m in (mc, md):
+        assert m.create(box)[0] == "OK"
+        for date, msg in corpus:
+            assert m.append(box, None, f'"{date}"', msg)[0] == "OK"
+        assert m.select(box)[0] == "OK"
+    try:
+        for key in SORT_KEYS:
+            for crit in (f"({key})", f"(REVERSE {key})"):
+                ours = untagged(mc, "SORT", crit, "UTF-8", "ALL")
+                theirs = untagged(md, "SORT", crit, "UTF-8", "ALL")
+                assert ours == theirs, (seed, crit, ours, theirs)
+        for algo in ("ORDEREDSUBJECT", "REFERENCES"):
+            ours = untagged(mc, "THREAD", algo, "UTF-8", "ALL")
+            theirs = untagged(md, "THREAD", algo, "UTF-8", "ALL")
+            assert ours == theirs, (seed, algo, ours, theirs)
+    finally:
+        mc.logout()
+        md.select("INBOX")
+        md.delete(box)
+        md.logout()
