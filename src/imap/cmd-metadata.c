@@ -8,10 +8,17 @@
  * IPF.Appointment, IPF.Task, IPF.Contact, IPF.StickyNote; none for
  * mail), and both can be set. Arguments are parsed on the loop thread,
  * the store is used by one worker job. Part of src/imap.
+ *
+ * Other users' mailboxes ("~user/box", cmd-acl.c): reading needs "r",
+ * writing /shared entries "w" and the class "a" (it changes what the
+ * mailbox is for everyone). /private entries are per user, which the
+ * store keeps only for the owner: others see none of the owner's and
+ * cannot set their own (NO [METADATA NOPRIVATE], RFC 5464 §4.3).
  */
 #include "imap-private.h"
 #include "imap-quote.h"
 #include "store.h"
+#include "store-acl.h"
 #include "store-metadata.h"
 
 #include <stdlib.h>
@@ -178,27 +185,61 @@ send_one(struct imap_conn *conn, const struct metadata_cmd *ctx,
 	append_entry(conn, ctx, started, e->name, e);
 }
 
+static bool
+is_private(const char *name)
+{
+	return strncmp(name, "/private", 8) == 0 &&
+		(name[8] == '/' || name[8] == '\0');
+}
+
+/* Worker: the account and name holding ctx->mailbox, with the rights
+   of need; 0, or -1 after the reply. box_r is zeroed for the server. */
+static int
+metadata_resolve(struct imap_conn *conn, unsigned int need,
+		 const char *verb, struct imap_acl_box *box_r)
+{
+	struct metadata_cmd *ctx = conn->job_ctx;
+
+	memset(box_r, 0, sizeof(*box_r));
+	if (ctx->mailbox == NULL) {
+		box_r->account = conn->account;
+		return 0;
+	}
+	return imap_acl_resolve(conn, ctx->mailbox, need, verb, box_r);
+}
+
 static void
 getmetadata_run(struct imap_conn *conn)
 {
 	struct metadata_cmd *ctx = conn->job_ctx;
 	struct store_metadata_entry *entries;
+	struct imap_acl_box box;
 	unsigned int count, i, j;
-	bool *sent, started = false, found;
+	bool *sent, started = false, found, others;
 	size_t longest = 0;
 
-	if (store_metadata_get(conn->account, ctx->mailbox, &entries,
+	if (metadata_resolve(conn, STORE_ACL_READ, "GETMETADATA", &box) < 0)
+		return;
+	if (store_metadata_get(box.account, box.name, &entries,
 			       &count) < 0) {
 		imap_job_store_error(conn, "GETMETADATA");
+		imap_acl_box_deinit(conn, &box);
 		return;
 	}
 	sent = i_malloc(sizeof(bool) * (count + 1));
+	others = box.account != conn->account;
+	for (j = 0; j < count; j++) {
+		/* the owner's private entries are not another user's */
+		if (others && is_private(entries[j].name))
+			sent[j] = true;
+	}
 	for (i = 0; i < ctx->name_count; i++) {
 		/* the entry itself first; at DEPTH 0 NIL when it has no
 		   value (as Dovecot, which sends no NIL with a depth) */
 		found = false;
 		for (j = 0; j < count && !found; j++) {
-			if (strcmp(entries[j].name, ctx->names[i]) == 0) {
+			if (strcmp(entries[j].name, ctx->names[i]) == 0 &&
+			    !(others && is_private(entries[j].name))) {
 				found = true;
 				send_one(conn, ctx, &entries[j], &sent[j],
 					 &started, &longest);
@@ -217,6 +258,7 @@ getmetadata_run(struct imap_conn *conn)
 		buf_append_str(&conn->job_out, ")\r\n");
 	free(sent);
 	store_metadata_entries_free(&entries, count);
+	imap_acl_box_deinit(conn, &box);
 	if (longest > 0)
 		imap_job_tagged(conn, "OK [METADATA LONGENTRIES %zu] "
 				"GETMETADATA completed.", longest);
@@ -325,14 +367,49 @@ cmd_getmetadata(struct imap_conn *conn)
 
 /* ---- SETMETADATA ---- */
 
+/* The rights SETMETADATA needs on another user's mailbox, and whether
+   it writes /private entries. */
+static unsigned int
+set_rights(const struct metadata_cmd *ctx, bool *private_r)
+{
+	unsigned int i, need = 0;
+
+	*private_r = false;
+	for (i = 0; i < ctx->entry_count; i++) {
+		if (is_private(ctx->entries[i].name))
+			*private_r = true;
+		else if (strcmp(ctx->entries[i].name,
+				STORE_METADATA_CLASS) == 0)
+			need |= STORE_ACL_ADMIN;
+		else
+			need |= STORE_ACL_WRITE;
+	}
+	return need;
+}
+
 static void
 setmetadata_run(struct imap_conn *conn)
 {
 	struct metadata_cmd *ctx = conn->job_ctx;
+	struct imap_acl_box box;
 	const char *text;
+	bool private;
+	int ret;
 
-	if (store_metadata_set(conn->account, ctx->mailbox, ctx->entries,
-			       ctx->entry_count) == 0) {
+	if (metadata_resolve(conn, set_rights(ctx, &private) |
+			     STORE_ACL_LOOKUP, "SETMETADATA", &box) < 0)
+		return;
+	if (private && box.account != conn->account) {
+		imap_acl_box_deinit(conn, &box);
+		imap_job_tagged(conn, "NO [METADATA NOPRIVATE] Private "
+				"entries of other users' mailboxes are not "
+				"kept.");
+		return;
+	}
+	ret = store_metadata_set(box.account, box.name, ctx->entries,
+				 ctx->entry_count);
+	imap_acl_box_deinit(conn, &box);
+	if (ret == 0) {
 		imap_job_tagged(conn, "OK SETMETADATA completed.");
 		return;
 	}

@@ -382,3 +382,43 @@ def test_against_dovecot(imap, monkeypatch):
             assert got == metadata_answer(theirs.bcmd("a", q)), q
             assert got[0] or q.endswith(("MAXSIZE 0) INBOX /shared/comment",
                                          "/private/vendor")), (q, got)
+
+
+def test_other_users_mailbox(imap, accounts):
+    """~alice/Shared through ACL (RFC 4314): reading needs "r", /shared
+    writes "w", the class "a"; alice's /private entries stay hers and
+    dave cannot keep his own there ([METADATA NOPRIVATE])."""
+    accounts.ok("account", "create", "dave", "--password", "pw")
+    accounts.ok("mailbox", "create", "alice", "Shared", "--class",
+                "IPF.Contact")
+    accounts.ok("mailbox", "create", "alice", "Hidden")
+    alice = login(imap)
+    assert alice.cmd("a", 'SETMETADATA Shared (/shared/comment "team" '
+                     '/private/comment "mine")')[-1].startswith("a OK")
+    alice.cmd("g", 'SETACL Shared dave "lr"')
+    dave = login(imap, "dave")
+    assert dave.cmd("b", "GETMETADATA ~alice/Shared (/shared/comment "
+                    "/private/comment /shared/vendor/commune/class)") == [
+        '* METADATA "~alice/Shared" (/shared/comment "team" '
+        '/private/comment NIL /shared/vendor/commune/class '
+        '"IPF.Contact")',
+        "b OK GETMETADATA completed."]
+    assert dave.cmd("c", "GETMETADATA (DEPTH infinity) ~alice/Shared "
+                    "/private") == ["c OK GETMETADATA completed."]
+    assert dave.cmd("d", 'SETMETADATA ~alice/Shared (/shared/comment '
+                    '"x")')[-1].startswith("d NO [NOPERM]")
+    alice.cmd("g2", 'SETACL Shared dave "lrw"')
+    assert dave.cmd("e", 'SETMETADATA ~alice/Shared (/shared/comment '
+                    '"ours")') == ["e OK SETMETADATA completed."]
+    assert dave.cmd("f", 'SETMETADATA ~alice/Shared (/private/comment '
+                    '"x")')[-1].startswith("f NO [METADATA NOPRIVATE]")
+    assert dave.cmd("h", 'SETMETADATA ~alice/Shared '
+                    '(/shared/vendor/commune/class "IPF.Task")')[-1]\
+        .startswith("h NO [NOPERM]")
+    # no rights at all: as if it did not exist
+    assert dave.cmd("i", "GETMETADATA ~alice/Hidden /shared/comment")[-1]\
+        .startswith("i NO [NONEXISTENT]")
+    assert alice.cmd("j", "GETMETADATA Shared (/shared/comment "
+                     "/private/comment)") == [
+        '* METADATA "Shared" (/shared/comment "ours" '
+        '/private/comment "mine")', "j OK GETMETADATA completed."]
