@@ -58,7 +58,7 @@ imap_capability_append(struct imap_conn *conn, buf_t *out)
 		   "ID ENABLE IDLE "
 		   "NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE MULTIAPPEND "
 		   "BINARY STATUS=SIZE LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES "
-		   "CONDSTORE COMPRESS=DEFLATE "
+		   "CONDSTORE COMPRESS=DEFLATE NOTIFY "
 		   "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE "
 		   "UTF8=ACCEPT UNAUTHENTICATE PREVIEW REPLACE "
 		   "APPENDLIMIT=%u",
@@ -599,6 +599,7 @@ static const struct command_def commands[] = {
 	{ "UNAUTHENTICATE", S_AUTH, cmd_unauthenticate },
 	{ "IDLE", S_AUTH, cmd_idle },
 	{ "COMPRESS", S_AUTH, cmd_compress },
+	{ "NOTIFY", S_AUTH, cmd_notify },
 	{ "LIST", S_AUTH, cmd_list },
 	{ "LSUB", S_AUTH, cmd_lsub },
 	{ "SUBSCRIBE", S_AUTH, cmd_subscribe },

@@ -364,6 +364,8 @@ job_done(void *context)
 	}
 	if (conn->input == IMAP_INPUT_IDLE)
 		imap_conn_idle_start(conn);
+	/* NOTIFY (RFC 5465): what happened meanwhile, before more input */
+	imap_conn_notify_kick(conn);
 	conn_run(conn);
 }
 
@@ -572,6 +574,8 @@ conn_run(struct imap_conn *conn)
 		if (conn_step(conn) == 0 && conn_pull_input(conn) == 0) {
 			if (conn->eof)
 				imap_conn_close(conn);
+			else
+				imap_conn_notify_kick(conn);
 			return;
 		}
 	}

@@ -16,7 +16,16 @@
  * share the watch descriptor (inotify gives the same one for the same
  * file); it is removed when the last of them stops idling. When the file
  * is replaced (IN_IGNORED after a rebuild) the next check watches anew.
- * Part of src/imap.
+ *
+ * NOTIFY (RFC 5465, cmd-notify.c) uses the same machinery outside IDLE
+ * too: watches on the index files of the mailboxes it covers (any number
+ * of sessions may share one; a watch is removed when no session uses it
+ * any more), a watch on the selected mailbox when "selected" events are
+ * on, and a timer that checks the mailbox and subscription lists every
+ * IMAP_NOTIFY_LIST_MSECS. The check job is the same one as IDLE's: it
+ * runs between commands only (never beside a command's job) and blocks
+ * input while it runs, so the session's account and mailbox stay the
+ * job's alone. Part of src/imap.
  */
 #include "imap-private.h"
 #include "log.h"
@@ -37,6 +46,38 @@
 
 static void idle_check(struct imap_conn *conn);
 
+static bool
+wd_in_use(struct imap_server *server, int wd)
+{
+	struct imap_conn *conn;
+
+	for (conn = server->conns; conn != NULL; conn = conn->next) {
+		if (conn->idle_wd == wd || imap_notify_uses_wd(conn, wd))
+			return true;
+	}
+	return false;
+}
+
+int
+imap_idle_watch_path(struct imap_server *server, const char *path)
+{
+	int wd;
+
+	if (server->inotify_fd == -1)
+		return -1;
+	wd = inotify_add_watch(server->inotify_fd, path, WATCH_MASK);
+	if (wd == -1 && errno != ENOENT)
+		log_warn("imap: inotify_add_watch %s", path);
+	return wd;
+}
+
+void
+imap_idle_unwatch_wd(struct imap_server *server, int wd)
+{
+	if (wd != -1 && !wd_in_use(server, wd))
+		(void)inotify_rm_watch(server->inotify_fd, wd);
+}
+
 static void
 idle_watch(struct imap_conn *conn)
 {
@@ -47,37 +88,50 @@ idle_watch(struct imap_conn *conn)
 	    conn->idle_wd != -1)
 		return;
 	path = store_mailbox_watch_path(conn->box);
-	conn->idle_wd = inotify_add_watch(server->inotify_fd, path,
-					  WATCH_MASK);
-	if (conn->idle_wd == -1 && errno != ENOENT)
-		log_warn("imap: inotify_add_watch %s", path);
+	conn->idle_wd = imap_idle_watch_path(server, path);
+	free(conn->idle_path);
+	conn->idle_path = i_strdup(path);
 }
 
 /* Drops conn's watch; removes it when no other session shares it. */
 static void
 idle_unwatch(struct imap_conn *conn)
 {
-	struct imap_conn *other;
 	int wd = conn->idle_wd;
 
+	i_free(conn->idle_path);
 	if (wd == -1)
 		return;
 	conn->idle_wd = -1;
-	for (other = conn->server->conns; other != NULL;
-	     other = other->next) {
-		if (other->idle_wd == wd)
-			return;
-	}
-	(void)inotify_rm_watch(conn->server->inotify_fd, wd);
+	imap_idle_unwatch_wd(conn->server, wd);
+}
+
+/* IDLE, or NOTIFY with events for the selected mailbox. */
+static bool
+watches_selected(struct imap_conn *conn, bool *delayed_r)
+{
+	*delayed_r = false;
+	if (conn->box == NULL)
+		return false;
+	return conn->input == IMAP_INPUT_IDLE ||
+		imap_notify_selected(conn, delayed_r);
 }
 
 static void
 idle_check_run(void *context)
 {
 	struct imap_conn *conn = context;
+	bool delayed;
 
-	if (conn->box != NULL && store_mailbox_changed(conn->box))
-		(void)imap_sync_run(conn, IMAP_SYNC_FULL);
+	store_clear_error();
+	/* RFC 5465 §5.1: "selected-delayed" keeps EXPUNGEs for a command
+	   that may send them; IDLE may send them at once. */
+	if (conn->idle_check_selected && watches_selected(conn, &delayed) &&
+	    store_mailbox_changed(conn->box))
+		(void)imap_sync_run(conn, conn->input == IMAP_INPUT_IDLE ||
+				    !delayed ? IMAP_SYNC_FULL :
+				    IMAP_SYNC_NO_EXPUNGES);
+	imap_notify_check_run(conn);
 }
 
 static void
@@ -93,6 +147,15 @@ idle_check_done(void *context)
 	buf_reset(&conn->job_out);
 	if (conn->state == IMAP_STATE_LOGOUT && !conn->closing)
 		imap_conn_close(conn);
+	if (imap_notify_overflowed(conn))
+		imap_notify_deinit(conn);
+	imap_notify_rewatch(conn);
+	if (conn->notify_missed) {
+		/* inotify spoke while the job had the notify state */
+		conn->notify_missed = false;
+		imap_notify_set_dirty(conn, true, true);
+		imap_notify_mark_all(conn);
+	}
 	if (!conn->closing && conn->input == IMAP_INPUT_IDLE) {
 		idle_watch(conn);
 		if (conn->idle_recheck) {
@@ -102,9 +165,23 @@ idle_check_done(void *context)
 			evtimer_add(conn->idle_timer, &tv);
 		}
 	}
+	if (!conn->closing && !conn->idle_check_running)
+		imap_conn_notify_kick(conn);
 	/* input that came meanwhile (DONE), or the end */
 	if (!conn->idle_check_running)
 		imap_conn_continue(conn);
+}
+
+/* Starts the check job: between commands only (a command's job has the
+   account and mailbox to itself). */
+static void
+check_submit(struct imap_conn *conn, bool selected)
+{
+	conn->idle_check_running = true;
+	conn->idle_check_selected = selected;
+	conn->jobs++;
+	worker_pool_submit(conn->server->pool, idle_check_run,
+			   idle_check_done, conn);
 }
 
 static void
@@ -117,16 +194,98 @@ idle_check(struct imap_conn *conn)
 		conn->idle_recheck = true;
 		return;
 	}
-	conn->idle_check_running = true;
-	conn->jobs++;
-	worker_pool_submit(conn->server->pool, idle_check_run,
-			   idle_check_done, conn);
+	check_submit(conn, true);
+}
+
+void
+imap_conn_notify_kick(struct imap_conn *conn)
+{
+	bool delayed, selected;
+
+	if (conn->notify == NULL || conn->closing || conn->waiting ||
+	    conn->idle_check_running || conn->input == IMAP_INPUT_SASL ||
+	    conn->bev == NULL || conn->account == NULL)
+		return;
+	/* the selected mailbox's watch follows SELECT */
+	if (watches_selected(conn, &delayed) && conn->input !=
+	    IMAP_INPUT_IDLE && (conn->idle_path == NULL ||
+	    strcmp(conn->idle_path, store_mailbox_watch_path(conn->box)) != 0)) {
+		idle_unwatch(conn);
+		idle_watch(conn);
+		imap_notify_set_dirty(conn, false, true);
+	} else if (conn->box == NULL && conn->input != IMAP_INPUT_IDLE) {
+		idle_unwatch(conn);
+	}
+	if (!imap_notify_pending(conn))
+		return;
+	selected = imap_notify_take_selected(conn);
+	check_submit(conn, selected);
+}
+
+static void
+notify_timer_cb(evutil_socket_t fd, short what, void *context)
+{
+	struct imap_conn *conn = context;
+
+	if (conn->idle_check_running)
+		conn->notify_missed = true;
+	else
+		imap_notify_set_dirty(conn, true, conn->idle_wd == -1);
+	imap_conn_notify_kick(conn);
+}
+
+void
+imap_conn_notify_started(struct imap_conn *conn)
+{
+	struct timeval tv = { IMAP_NOTIFY_LIST_MSECS / 1000,
+			      (IMAP_NOTIFY_LIST_MSECS % 1000) * 1000 };
+
+	if (conn->notify == NULL) {
+		if (conn->notify_timer != NULL)
+			evtimer_del(conn->notify_timer);
+		if (conn->input != IMAP_INPUT_IDLE)
+			idle_unwatch(conn);
+		return;
+	}
+	if (conn->notify_timer == NULL)
+		conn->notify_timer = event_new(conn->server->base, -1,
+					       EV_PERSIST, notify_timer_cb,
+					       conn);
+	evtimer_add(conn->notify_timer, &tv);
 }
 
 static void
 idle_timer_cb(evutil_socket_t fd, short what, void *context)
 {
 	idle_check(context);
+}
+
+/* One inotify event for one session: IDLE's check, or NOTIFY's. */
+static void
+inotify_conn(struct imap_conn *conn, const struct inotify_event *ev)
+{
+	bool ignored = (ev->mask & IN_IGNORED) != 0;
+	bool mine = conn->idle_wd == ev->wd;
+
+	if (mine && ignored)
+		conn->idle_wd = -1;
+	if (mine && conn->input == IMAP_INPUT_IDLE) {
+		idle_check(conn);
+		return;
+	}
+	if (conn->notify == NULL)
+		return;
+	if (conn->idle_check_running) {
+		/* the job has the notify state: look at all of it after */
+		if (mine || imap_notify_uses_wd(conn, ev->wd))
+			conn->notify_missed = true;
+		return;
+	}
+	if (mine)
+		imap_notify_set_dirty(conn, false, true);
+	else if (!imap_notify_wd_event(conn, ev->wd, ignored))
+		return;
+	imap_conn_notify_kick(conn);
 }
 
 /* Reads the inotify events and checks the sessions they concern. */
@@ -148,11 +307,7 @@ inotify_cb(evutil_socket_t fd, short what, void *context)
 			for (conn = server->conns; conn != NULL;
 			     conn = next) {
 				next = conn->next;
-				if (conn->idle_wd != ev->wd)
-					continue;
-				if ((ev->mask & IN_IGNORED) != 0)
-					conn->idle_wd = -1;
-				idle_check(conn);
+				inotify_conn(conn, ev);
 			}
 		}
 	}
@@ -184,6 +339,10 @@ imap_conn_idle_stop(struct imap_conn *conn)
 void
 imap_idle_conn_deinit(struct imap_conn *conn)
 {
+	imap_notify_deinit(conn);
+	if (conn->notify_timer != NULL)
+		event_free(conn->notify_timer);
+	conn->notify_timer = NULL;
 	idle_unwatch(conn);
 	if (conn->idle_timer != NULL)
 		event_free(conn->idle_timer);

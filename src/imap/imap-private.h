@@ -15,6 +15,7 @@
  *   imap-sync.c      untagged EXISTS/EXPUNGE/FETCH after a command.
  *   imap-idle.c      IDLE: inotify watches, change checks.
  *   imap-compress.c  COMPRESS=DEFLATE's zlib streams (RFC 4978).
+ *   cmd-notify.c     NOTIFY (RFC 5465).
  *   imap-utf7.c      modified UTF-7 mailbox names (RFC 3501 §5.1.3).
  *   cmd-list.c       LIST (with LIST-EXTENDED, LIST-STATUS), LSUB.
  *   cmd-mailbox.c    SUBSCRIBE, UNSUBSCRIBE, CREATE, DELETE, RENAME,
@@ -64,6 +65,18 @@
 /* How often an IDLE session polls for changes when it has no inotify
    watch (milliseconds). */
 #define IMAP_IDLE_CHECK_MSECS 50
+/* NOTIFY (RFC 5465): mailboxes one session may watch; bytes of
+   notifications one check may queue before NOTIFICATIONOVERFLOW; how
+   often the mailbox and subscription lists are compared. */
+#define IMAP_NOTIFY_MAILBOXES_MAX 100
+#define IMAP_NOTIFY_OUTPUT_MAX (64 * 1024)
+#define IMAP_NOTIFY_LIST_MSECS 1000
+/* NOTIFY events (RFC 5465 §5) */
+#define IMAP_NOTIFY_MESSAGE_NEW 0x01u
+#define IMAP_NOTIFY_MESSAGE_EXPUNGE 0x02u
+#define IMAP_NOTIFY_FLAG_CHANGE 0x04u
+#define IMAP_NOTIFY_MAILBOX_NAME 0x08u
+#define IMAP_NOTIFY_SUBSCRIPTION_CHANGE 0x10u
 
 struct account;
 struct bufferevent;
@@ -71,6 +84,7 @@ struct event;
 struct mailbox;
 struct auth_request;
 struct imap_conn;
+struct imap_notify;
 struct imap_compress;
 
 struct imap_server {
@@ -190,6 +204,14 @@ struct imap_conn {
 	struct event *idle_timer;
 	bool idle_check_running;
 	bool idle_recheck;
+	/* the file idle_wd watches; the check looks at the selected box */
+	char *idle_path;
+	bool idle_check_selected;
+	/* NOTIFY (cmd-notify.c): the loop thread touches it only while no
+	   check job runs; an inotify event meanwhile sets notify_missed. */
+	struct imap_notify *notify;
+	struct event *notify_timer;
+	bool notify_missed;
 
 	/* COMPRESS=DEFLATE (RFC 4978): the streams, and the event that
 	   sync-flushes the output after each burst of replies. */
@@ -258,6 +280,31 @@ void imap_idle_conn_deinit(struct imap_conn *conn);
 /* IDLE: start and stop watching the selected mailbox. */
 void imap_conn_idle_start(struct imap_conn *conn);
 void imap_conn_idle_stop(struct imap_conn *conn);
+/* An inotify watch on path (-1: none, poll); dropping one removes it
+   when no session uses it any more. */
+int imap_idle_watch_path(struct imap_server *server, const char *path);
+void imap_idle_unwatch_wd(struct imap_server *server, int wd);
+/* NOTIFY: after NOTIFY SET/NONE (timers, the selected watch), and
+   between commands: runs a check job when one is wanted. */
+void imap_conn_notify_started(struct imap_conn *conn);
+void imap_conn_notify_kick(struct imap_conn *conn);
+
+/* cmd-notify.c */
+void cmd_notify(struct imap_conn *conn);
+/* Worker (check job): STATUS and LIST for what changed. */
+void imap_notify_check_run(struct imap_conn *conn);
+/* Loop thread, no check job running: */
+bool imap_notify_selected(struct imap_conn *conn, bool *delayed_r);
+bool imap_notify_pending(struct imap_conn *conn);
+bool imap_notify_take_selected(struct imap_conn *conn);
+void imap_notify_set_dirty(struct imap_conn *conn, bool lists,
+			   bool selected);
+void imap_notify_mark_all(struct imap_conn *conn);
+bool imap_notify_wd_event(struct imap_conn *conn, int wd, bool ignored);
+bool imap_notify_uses_wd(struct imap_conn *conn, int wd);
+void imap_notify_rewatch(struct imap_conn *conn);
+bool imap_notify_overflowed(struct imap_conn *conn);
+void imap_notify_deinit(struct imap_conn *conn);
 
 /* imap-commands.c */
 void imap_command_run(struct imap_conn *conn);
@@ -443,11 +490,6 @@ void imap_acl_inherit(struct imap_conn *conn, const struct imap_acl_box *box);
    NULL-terminated array or NULL, emptied in place). */
 void imap_acl_filter_flags(unsigned int rights, uint32_t *flags,
 			   const char **keywords);
-/* Worker, after a COPY: takes off the copies (uids in dest) the flags
-   the rights do not let the user set (RFC 4314 §4, as for APPEND).
-   0 or -1 (store error). */
-int imap_acl_copy_flags(unsigned int rights, struct mailbox *dest,
-			const uint32_t *uids, unsigned int count);
 void cmd_setacl(struct imap_conn *conn);
 void cmd_deleteacl(struct imap_conn *conn);
 void cmd_getacl(struct imap_conn *conn);

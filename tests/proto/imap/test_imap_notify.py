@@ -1,0 +1,252 @@
+# SPDX-License-Identifier: MIT
+"""NOTIFY (RFC 5465) against the real server: one session asks to be
+told, others (IMAP sessions, LMTP, the CLI) change things, and the
+right untagged responses arrive within a bounded time, between commands
+and during IDLE; NOTIFY NONE ends it; bad requests get BAD/NO; too many
+mailboxes get NOTIFICATIONOVERFLOW."""
+import smtplib
+import socket
+import time
+
+from imap_helpers import Raw, deliver, message
+
+WAIT = 5.0      # seconds for a notification to arrive (they take ms)
+
+
+def session(imap):
+    c = Raw(imap)
+    c.login()
+    return c
+
+
+def expect(c, want, timeout=WAIT):
+    """Lines until one satisfies want (a string or a predicate)."""
+    match = want if callable(want) else (lambda l: l == want)
+    c.sock.settimeout(timeout)
+    lines = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            line = c.line()
+            lines.append(line)
+            if match(line):
+                return lines
+    except socket.timeout:
+        pass
+    raise AssertionError(f"{want!r} not seen within {timeout} s: {lines}")
+
+
+def quiet(c, seconds=1.5):
+    """Nothing arrives for a while."""
+    c.sock.settimeout(seconds)
+    try:
+        data = c.sock.recv(65536)
+    except socket.timeout:
+        return True
+    raise AssertionError(f"unexpected {c.buf + data!r}")
+
+
+def status_of(line, name):
+    for prefix in (f"* STATUS {name} (", f'* STATUS "{name}" ('):
+        if line.startswith(prefix):
+            break
+    else:
+        return None
+    items = line[len(prefix):-1].split()
+    return dict(zip(items[::2], (int(v) for v in items[1::2])))
+
+
+def test_capability_and_bad_requests(imap):
+    c = session(imap)
+    caps = c.cmd("c", "CAPABILITY")[0]
+    assert " NOTIFY" in caps
+    for text in ["NOTIFY", "NOTIFY SET", "NOTIFY FOO",
+                 "NOTIFY SET (personal (MessageNew))",
+                 "NOTIFY SET (personal (FlagChange))",
+                 "NOTIFY SET (bogus (MessageNew MessageExpunge))",
+                 "NOTIFY SET (personal (NoSuchEvent))",
+                 "NOTIFY SET (subtree (MessageNew MessageExpunge))"]:
+        lines = c.cmd("b", text)
+        assert lines[-1].startswith("b BAD"), (text, lines)
+    lines = c.cmd("m", "NOTIFY SET (personal (MailboxMetadataChange))")
+    assert lines[-1].startswith("m NO [BADEVENT ("), lines
+    assert "MessageNew" in lines[-1]
+    assert c.cmd("n", "NOTIFY NONE") == ["n OK NOTIFY completed."]
+    # not before login
+    raw = Raw(imap)
+    assert raw.cmd("x", "NOTIFY NONE")[-1].startswith("x BAD")
+
+
+def test_status_for_other_mailboxes_from_lmtp_cli_and_imap(imap, accounts):
+    accounts.ok("mailbox", "create", "alice", "Work")
+    a = session(imap)
+    lines = a.cmd("1", "NOTIFY SET STATUS (personal (MessageNew "
+                  "MessageExpunge FlagChange))")
+    assert lines[-1] == "1 OK NOTIFY completed.", lines
+    # SET STATUS: a STATUS for every mailbox at once (§3.1)
+    assert status_of(lines[0], "INBOX")["MESSAGES"] == 0
+    assert any(status_of(l, "Work") is not None for l in lines)
+    # the CLI delivers: no command, no IDLE, still told
+    start = time.monotonic()
+    deliver(accounts, "alice", message("by cli"))
+    lines = expect(a, lambda l: status_of(l, "INBOX") is not None)
+    st = status_of(lines[-1], "INBOX")
+    assert st["MESSAGES"] == 1 and st["UIDNEXT"] == 2 and st["UNSEEN"] == 1
+    assert time.monotonic() - start < WAIT
+    # LMTP
+    with smtplib.LMTP("127.0.0.1", imap.ports["lmtp"], timeout=30) as l:
+        l.sendmail("x@example.net", ["alice"], message("by lmtp"))
+    lines = expect(a, lambda l: status_of(l, "INBOX") is not None)
+    assert status_of(lines[-1], "INBOX")["MESSAGES"] == 2
+    # another IMAP session: flags, then expunge
+    b = session(imap)
+    b.cmd("s", "SELECT INBOX")
+    b.cmd("f", "STORE 1 +FLAGS (\\Seen)")
+    lines = expect(a, lambda l: status_of(l, "INBOX") is not None)
+    assert status_of(lines[-1], "INBOX")["UNSEEN"] == 1
+    b.cmd("d", "STORE 2 +FLAGS (\\Deleted)")
+    expect(a, lambda l: status_of(l, "INBOX") is not None)
+    b.cmd("e", "EXPUNGE")
+    lines = expect(a, lambda l: status_of(l, "INBOX") is not None and
+                   status_of(l, "INBOX")["MESSAGES"] == 1)
+    # a mailbox that is not INBOX
+    b.cmd("w", "APPEND Work {5+}\r\nhi\r\n\r\n")
+    lines = expect(a, lambda l: status_of(l, "Work") is not None)
+    assert status_of(lines[-1], "Work")["MESSAGES"] == 1
+    # commands still work, and are answered in order
+    assert a.cmd("n", "NOOP")[-1] == "n OK NOOP completed."
+    # NOTIFY NONE: no more
+    assert a.cmd("z", "NOTIFY NONE") == ["z OK NOTIFY completed."]
+    deliver(accounts, "alice", message("unheard"))
+    quiet(a)
+
+
+def test_filters_choose_mailboxes(imap, accounts):
+    for name in ["Lists", "Lists/a", "Lists/b", "Other"]:
+        accounts.ok("mailbox", "create", "alice", name)
+    a = session(imap)
+    assert a.cmd("1", "NOTIFY SET (subtree Lists (MessageNew "
+                 "MessageExpunge)) (mailboxes Other NONE)")[-1] == (
+        "1 OK NOTIFY completed.")
+    b = session(imap)
+    b.cmd("2", "APPEND Other {5+}\r\nhi\r\n\r\n")
+    b.cmd("3", "APPEND INBOX {5+}\r\nhi\r\n\r\n")
+    b.cmd("4", "APPEND Lists/b {5+}\r\nhi\r\n\r\n")
+    lines = expect(a, lambda l: l.startswith("* STATUS"))
+    assert status_of(lines[-1], "Lists/b") is not None, lines
+    quiet(a)
+    # subscribed and inboxes
+    assert a.cmd("5", "NOTIFY SET (subscribed (MessageNew "
+                 "MessageExpunge)) (inboxes (MessageNew MessageExpunge))"
+                 )[-1] == "5 OK NOTIFY completed."
+    b.cmd("6", "SUBSCRIBE Lists/a")
+    time.sleep(1.5)     # one list check picks up the subscription
+    b.cmd("7", "APPEND Lists/a {5+}\r\nhi\r\n\r\n")
+    lines = expect(a, lambda l: l.startswith("* STATUS"))
+    assert status_of(lines[-1], "Lists/a") is not None, lines
+    deliver(accounts, "alice", message("inbox"))
+    lines = expect(a, lambda l: l.startswith("* STATUS"))
+    assert status_of(lines[-1], "INBOX")["MESSAGES"] == 2
+
+
+def test_selected_mailbox_events_without_idle(imap, accounts):
+    deliver(accounts, "alice", message("one"))
+    a = session(imap)
+    a.cmd("s", "SELECT INBOX")
+    assert a.cmd("1", "NOTIFY SET (selected (MessageNew MessageExpunge "
+                 "FlagChange))")[-1] == "1 OK NOTIFY completed."
+    deliver(accounts, "alice", message("two"))
+    expect(a, "* 2 EXISTS")
+    b = session(imap)
+    b.cmd("s", "SELECT INBOX")
+    b.cmd("f", "STORE 1 +FLAGS (\\Flagged)")
+    expect(a, lambda l: l.startswith("* 1 FETCH (FLAGS (\\Flagged"))
+    b.cmd("d", "STORE 1 +FLAGS (\\Deleted)")
+    b.cmd("e", "EXPUNGE")
+    expect(a, "* 1 EXPUNGE")
+    assert a.cmd("n", "NOOP") == ["n OK NOOP completed."]
+
+
+def test_selected_delayed_keeps_expunges_for_commands(imap, accounts):
+    for i in range(2):
+        deliver(accounts, "alice", message(f"m{i}"))
+    a = session(imap)
+    a.cmd("s", "SELECT INBOX")
+    assert a.cmd("1", "NOTIFY SET (selected-delayed (MessageNew "
+                 "MessageExpunge))")[-1] == "1 OK NOTIFY completed."
+    b = session(imap)
+    b.cmd("s", "SELECT INBOX")
+    b.cmd("d", "STORE 1 +FLAGS (\\Deleted)")
+    b.cmd("e", "EXPUNGE")
+    deliver(accounts, "alice", message("new"))
+    lines = expect(a, "* 3 EXISTS")
+    assert not any("EXPUNGE" in l for l in lines), lines
+    # the EXPUNGE waits for a command that may send it
+    assert a.cmd("n", "NOOP") == ["* 1 EXPUNGE", "n OK NOOP completed."]
+
+
+def test_mailbox_names_and_subscriptions(imap, accounts):
+    a = session(imap)
+    assert a.cmd("1", "NOTIFY SET (personal (MailboxName "
+                 "SubscriptionChange))")[-1] == "1 OK NOTIFY completed."
+    b = session(imap)
+    b.cmd("c", "CREATE Projects")
+    expect(a, '* LIST () "/" "Projects"')
+    b.cmd("s", "SUBSCRIBE Projects")
+    expect(a, '* LIST (\\Subscribed) "/" "Projects"')
+    b.cmd("r", "RENAME Projects Archive")
+    expect(a, '* LIST () "/" "Archive" ("OLDNAME" ("Projects"))')
+    accounts.ok("mailbox", "delete", "alice", "Archive")
+    expect(a, '* LIST (\\NonExistent) "/" "Archive"')
+    b.cmd("u", "UNSUBSCRIBE Projects")
+    expect(a, '* LIST () "/" "Projects"')
+
+
+def test_events_during_idle(imap, accounts):
+    accounts.ok("mailbox", "create", "alice", "Work")
+    a = session(imap)
+    a.cmd("s", "SELECT INBOX")
+    assert a.cmd("1", "NOTIFY SET (selected (MessageNew MessageExpunge)) "
+                 "(personal (MessageNew MessageExpunge MailboxName))"
+                 )[-1] == "1 OK NOTIFY completed."
+    a.send("i IDLE\r\n")
+    expect(a, "+ idling")
+    b = session(imap)
+    b.cmd("w", "APPEND Work {5+}\r\nhi\r\n\r\n")
+    lines = expect(a, lambda l: l.startswith("* STATUS"))
+    assert status_of(lines[-1], "Work")["MESSAGES"] == 1
+    deliver(accounts, "alice", message("inbox"))
+    expect(a, "* 1 EXISTS")
+    b.cmd("c", "CREATE New")
+    expect(a, '* LIST () "/" "New"')
+    a.send("DONE\r\n")
+    expect(a, "i OK IDLE terminated.")
+    # between commands again
+    b.cmd("x", "APPEND Work {5+}\r\nhi\r\n\r\n")
+    lines = expect(a, lambda l: l.startswith("* STATUS"))
+    assert status_of(lines[-1], "Work")["MESSAGES"] == 2
+
+
+def test_too_many_mailboxes(imap, accounts):
+    a = session(imap)
+    a.send("".join(f"c{i} CREATE box{i:03d}\r\n" for i in range(100)))
+    for i in range(100):
+        assert a.until_tagged(f"c{i}")[-1].startswith(f"c{i} OK")
+    # INBOX + 100 > IMAP_NOTIFY_MAILBOXES_MAX
+    lines = a.cmd("1", "NOTIFY SET (personal (MessageNew MessageExpunge))")
+    assert lines[-1].startswith("1 NO [LIMIT]"), lines
+    assert a.cmd("2", "NOTIFY SET (subtree box (MessageNew "
+                 "MessageExpunge)) (mailboxes (box000 box001) (MessageNew "
+                 "MessageExpunge MailboxName))")[-1] == (
+        "2 OK NOTIFY completed.")
+    assert a.cmd("3", "DELETE box099")[-1].startswith("3 OK")
+    assert a.cmd("4", "NOTIFY SET (personal (MessageNew "
+                 "MessageExpunge))")[-1] == "4 OK NOTIFY completed."
+    # the set grows past the limit: overflow, and NOTIFY is off
+    b = session(imap)
+    b.cmd("c", "CREATE more")
+    expect(a, lambda l: l.startswith("* OK [NOTIFICATIONOVERFLOW]"),
+           timeout=WAIT)
+    deliver(accounts, "alice", message("unheard"))
+    quiet(a)
+    assert a.cmd("n", "NOOP") == ["n OK NOOP completed."]
