@@ -490,6 +490,11 @@ void imap_acl_inherit(struct imap_conn *conn, const struct imap_acl_box *box);
    NULL-terminated array or NULL, emptied in place). */
 void imap_acl_filter_flags(unsigned int rights, uint32_t *flags,
 			   const char **keywords);
+/* Worker, after a COPY: takes off the copies (uids in dest) the flags
+   the rights do not let the user set (RFC 4314 §4, as for APPEND).
+   0 or -1 (store error). */
+int imap_acl_copy_flags(unsigned int rights, struct mailbox *dest,
+			const uint32_t *uids, unsigned int count);
 void cmd_setacl(struct imap_conn *conn);
 void cmd_deleteacl(struct imap_conn *conn);
 void cmd_getacl(struct imap_conn *conn);
