@@ -4,7 +4,9 @@
  * BINARY of RFC 3516, MODSEQ of RFC 7162): FLAGS, UID, INTERNALDATE,
  * RFC822.SIZE, ENVELOPE, BODYSTRUCTURE, BODY, BODY[section]<partial>,
  * BODY.PEEK, RFC822, RFC822.HEADER, RFC822.TEXT, BINARY[], BINARY.PEEK,
- * BINARY.SIZE, MODSEQ, and the macros ALL, FAST, FULL. Sections,
+ * BINARY.SIZE, MODSEQ, EMAILID and THREADID (RFC 8474), SAVEDATE
+ * (RFC 8514), and the macros ALL, FAST, FULL. UID FETCH (CHANGEDSINCE n
+ * VANISHED) first reports what vanished (RFC 7162 §3.2.6). Sections,
  * ENVELOPE and BODYSTRUCTURE come from src/mime. Fetching a body
  * without PEEK sets \Seen first (RFC 3501 §6.4.5), so the responses show
  * the new flags. Part of src/imap.
@@ -23,6 +25,7 @@
 #include "store.h"
 #include "store-acl.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,6 +39,9 @@
 #define F_BODYSTRUCTURE 0x020u
 #define F_BODY 0x040u
 #define F_MODSEQ 0x080u
+#define F_EMAILID 0x100u
+#define F_THREADID 0x200u
+#define F_SAVEDATE 0x400u
 #define F_PREVIEW 0x8000u        /* RFC 8970 */
 #define F_NEEDS_MIME (F_ENVELOPE | F_BODYSTRUCTURE | F_BODY | F_PREVIEW)
 
@@ -62,6 +68,8 @@ struct fetch_ctx {
 	buf_t data;
 	/* FETCH (CHANGEDSINCE n) (RFC 7162 §3.1.4.1); 0: none */
 	uint64_t changedsince;
+	/* UID FETCH (CHANGEDSINCE n VANISHED) (RFC 7162 §3.2.6) */
+	bool vanished;
 };
 
 static void
@@ -98,7 +106,7 @@ add_section(struct fetch_ctx *ctx, struct imap_section *section,
 
 static const struct {
 	const char *name;
-	unsigned int bits;
+	unsigned int bits;       /* more than one bit: a macro */
 } simple_items[] = {
 	{ "FLAGS", F_FLAGS },
 	{ "UID", F_UID },
@@ -108,6 +116,10 @@ static const struct {
 	{ "BODYSTRUCTURE", F_BODYSTRUCTURE },
 	{ "BODY", F_BODY },
 	{ "MODSEQ", F_MODSEQ },
+	/* RFC 8474 §5, RFC 8514 §4 */
+	{ "EMAILID", F_EMAILID },
+	{ "THREADID", F_THREADID },
+	{ "SAVEDATE", F_SAVEDATE },
 	{ "ALL", F_FLAGS | F_INTERNALDATE | F_SIZE | F_ENVELOPE },
 	{ "FAST", F_FLAGS | F_INTERNALDATE | F_SIZE },
 	{ "FULL", F_FLAGS | F_INTERNALDATE | F_SIZE | F_ENVELOPE | F_BODY },
@@ -133,7 +145,8 @@ parse_item(struct fetch_ctx *ctx, const char *item, bool macros_ok,
 	for (i = 0; i < N_ELEMENTS(simple_items); i++) {
 		if (strcasecmp(item, simple_items[i].name) != 0)
 			continue;
-		if (i >= 8 && !macros_ok) {
+		if ((simple_items[i].bits & (simple_items[i].bits - 1)) != 0 &&
+		    !macros_ok) {
 			*error_r = "Macros cannot be in a list.";
 			return -1;
 		}
@@ -214,7 +227,7 @@ parse_items(struct imap_conn *conn, struct fetch_ctx *ctx,
 /* ---- the worker ---- */
 
 static void
-append_internaldate(buf_t *out, int64_t t)
+append_date(buf_t *out, const char *name, int64_t t)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -222,7 +235,35 @@ append_internaldate(buf_t *out, int64_t t)
 
 	gmtime_r(&tt, &tm);
 	strftime(date, sizeof(date), "%d-%b-%Y %H:%M:%S +0000", &tm);
-	buf_printf(out, "INTERNALDATE \"%s\"", date);
+	buf_printf(out, "%s \"%s\"", name, date);
+}
+
+/* EMAILID, THREADID (RFC 8474 §5.1-2: NIL, as messages are not
+   threaded) and SAVEDATE (RFC 8514 §4: when it entered this mailbox;
+   NIL when that is not known). */
+static void
+append_objectids(struct imap_conn *conn, buf_t *out, unsigned int items,
+		 const struct store_msg *msg, const char **sep)
+{
+	char id[STORE_OBJECTID_MAX + 1];
+
+	if ((items & F_EMAILID) != 0) {
+		store_email_id(conn->account, conn->uidvalidity, msg->uid, id);
+		buf_printf(out, "%sEMAILID (%s)", *sep, id);
+		*sep = " ";
+	}
+	if ((items & F_THREADID) != 0) {
+		buf_printf(out, "%sTHREADID NIL", *sep);
+		*sep = " ";
+	}
+	if ((items & F_SAVEDATE) != 0) {
+		buf_append_str(out, *sep);
+		if (msg->save_date > 0)
+			append_date(out, "SAVEDATE", msg->save_date);
+		else
+			buf_append_str(out, "SAVEDATE NIL");
+		*sep = " ";
+	}
 }
 
 /* One section of one message: 0, or -1 with a NO set. */
@@ -315,7 +356,7 @@ fetch_one(struct imap_conn *conn, struct fetch_ctx *ctx, uint32_t uid,
 	}
 	if ((items & F_INTERNALDATE) != 0) {
 		SEP();
-		append_internaldate(out, msg->internal_date);
+		append_date(out, "INTERNALDATE", msg->internal_date);
 	}
 	if ((items & F_SIZE) != 0) {
 		SEP();
@@ -327,6 +368,7 @@ fetch_one(struct imap_conn *conn, struct fetch_ctx *ctx, uint32_t uid,
 		buf_printf(out, "MODSEQ (%llu)",
 			   (unsigned long long)msg->modseq);
 	}
+	append_objectids(conn, out, items, msg, &sep);
 	if ((items & F_ENVELOPE) != 0) {
 		SEP();
 		buf_append_str(out, "ENVELOPE ");
@@ -415,6 +457,12 @@ fetch_run(struct imap_conn *conn)
 					"beyond the last message.");
 			return;
 		}
+		if (ctx->vanished &&
+		    imap_sync_vanished_earlier(conn, ctx->changedsince,
+					       &ctx->set, 0) < 0) {
+			imap_job_store_error(conn, "UID FETCH");
+			return;
+		}
 		/* RFC 4314 §4: \Seen only with "s" */
 		if (ctx->set_seen && !conn->readonly &&
 		    (conn->box_rights & STORE_ACL_SEEN) != 0)
@@ -434,23 +482,36 @@ fetch_run(struct imap_conn *conn)
 			conn->uid ? "UID " : "");
 }
 
-/* "(CHANGEDSINCE n)" with n > 0: 0, or -1. */
+/* "(CHANGEDSINCE n [VANISHED])" with n > 0 (VANISHED in either place,
+   RFC 7162 §3.2.6): 0, or -1. */
 static int
 parse_changedsince(const struct imap_arg *arg, struct fetch_ctx *ctx)
 {
 	const struct imap_arg *list;
-	unsigned int count;
+	unsigned int i, count;
 	const char *name, *num;
 	char *end;
 
-	if (!imap_arg_get_list(arg, &list, &count) || count != 2 ||
-	    !imap_arg_get_atom(&list[0], &name) ||
-	    strcasecmp(name, "CHANGEDSINCE") != 0 ||
-	    !imap_arg_get_atom(&list[1], &num) || num[0] < '1' ||
-	    num[0] > '9')
+	if (!imap_arg_get_list(arg, &list, &count) || count < 2 || count > 3)
 		return -1;
-	ctx->changedsince = strtoull(num, &end, 10);
-	return *end == '\0' ? 0 : -1;
+	for (i = 0; i < count; i++) {
+		if (!imap_arg_get_atom(&list[i], &name))
+			return -1;
+		if (strcasecmp(name, "VANISHED") == 0 && !ctx->vanished) {
+			ctx->vanished = true;
+			continue;
+		}
+		if (strcasecmp(name, "CHANGEDSINCE") != 0 ||
+		    ctx->changedsince != 0 || i + 1 >= count ||
+		    !imap_arg_get_atom(&list[++i], &num) || num[0] < '1' ||
+		    num[0] > '9')
+			return -1;
+		errno = 0;
+		ctx->changedsince = strtoull(num, &end, 10);
+		if (*end != '\0' || errno != 0)
+			return -1;
+	}
+	return ctx->changedsince != 0 ? 0 : -1;
 }
 
 /* FETCH set items; UID FETCH set items (args after "FETCH"). */
@@ -473,6 +534,11 @@ cmd_fetch_args(struct imap_conn *conn, const struct imap_arg *args,
 	else if (parse_items(conn, ctx, &args[1], &error) == 0 &&
 		 count == 3 && parse_changedsince(&args[2], ctx) < 0)
 		error = "Invalid FETCH modifier.";
+	/* RFC 7162 §3.2.6: VANISHED only in UID FETCH after ENABLE
+	   QRESYNC */
+	if (error == NULL && ctx->vanished &&
+	    (!conn->uid || (conn->enabled & IMAP_ENABLED_QRESYNC) == 0))
+		error = "VANISHED needs UID FETCH and ENABLE QRESYNC.";
 	if (error == NULL &&
 	    ((ctx->items & F_MODSEQ) != 0 || ctx->changedsince != 0))
 		conn->enabled |= IMAP_ENABLED_CONDSTORE;

@@ -160,6 +160,23 @@ subscribe_run(struct imap_conn *conn)
 		imap_job_tagged(conn, "OK %s completed.", conn->cmd.name);
 }
 
+/* RFC 8474 §4.1: the new mailbox's MAILBOXID with the OK */
+static void
+create_ok(struct imap_conn *conn, const struct imap_acl_box *box)
+{
+	char mailboxid[STORE_OBJECTID_MAX + 1];
+	struct mailbox_status st;
+
+	if (store_mailbox_status(box->account, box->name, &st) == 0) {
+		store_mailbox_id(box->account, st.uidvalidity, mailboxid);
+		imap_job_tagged(conn, "OK [MAILBOXID (%s)] CREATE completed.",
+				mailboxid);
+		return;
+	}
+	store_clear_error();
+	imap_job_tagged(conn, "OK CREATE completed.");
+}
+
 static void
 create_run(struct imap_conn *conn)
 {
@@ -189,7 +206,7 @@ create_run(struct imap_conn *conn)
 			imap_acl_inherit(conn, &box);
 			if (ctx->name2 != NULL)
 				oldname_list(conn, ctx->name, ctx->name2);
-			imap_job_tagged(conn, "OK CREATE completed.");
+			create_ok(conn, &box);
 		}
 	}
 	imap_acl_box_deinit(conn, &box);
@@ -442,6 +459,7 @@ imap_status_append(struct imap_conn *conn, buf_t *out, const char *name,
 		   unsigned int items)
 {
 	struct mailbox_status st;
+	char mailboxid[STORE_OBJECTID_MAX + 1];
 	struct imap_acl_box box;
 	const char *sep = "";
 	uint64_t deleted_kib = 0;
@@ -453,6 +471,8 @@ imap_status_append(struct imap_conn *conn, buf_t *out, const char *name,
 	ret = (box.rights & STORE_ACL_READ) == 0 ?
 		store_set_error(STORE_ERROR_NOT_FOUND, "no such mailbox") :
 		store_mailbox_status(box.account, box.name, &st);
+	if (ret == 0)
+		store_mailbox_id(box.account, st.uidvalidity, mailboxid);
 	imap_acl_box_deinit(conn, &box);
 	if (ret < 0)
 		return -1;
@@ -481,6 +501,7 @@ imap_status_append(struct imap_conn *conn, buf_t *out, const char *name,
 	     (unsigned long long)deleted_kib);
 	ITEM(STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ %llu",
 	     (unsigned long long)st.highestmodseq);
+	ITEM(STATUS_MAILBOXID, "MAILBOXID (%s)", mailboxid);
 #undef ITEM
 	buf_append_str(out, ")\r\n");
 	return 0;
@@ -517,6 +538,7 @@ static const struct {
 	{ "SIZE", STATUS_SIZE },
 	{ "DELETED-STORAGE", STATUS_DELETED_STORAGE },
 	{ "HIGHESTMODSEQ", STATUS_HIGHESTMODSEQ },
+	{ "MAILBOXID", STATUS_MAILBOXID },
 };
 
 int

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd-search.c: SEARCH and UID SEARCH (RFC 3501 §6.4.4) with every key
- * of RFC 3501 and MODSEQ (RFC 7162 §3.1.5), and ESEARCH's RETURN (MIN
+ * of RFC 3501, MODSEQ (RFC 7162 §3.1.5) and the SAVED* keys (RFC 8514
+ * §5), and ESEARCH's RETURN (MIN
  * MAX COUNT ALL) (RFC 4731) and SAVE with "$" (SEARCHRES, RFC 5182). The program is parsed on the
  * loop thread into a tree (a bad key is BAD before any store work) and
  * evaluated per message on a worker; messages are read and MIME-parsed
@@ -38,6 +39,7 @@ enum key_type {
 	KEY_LARGER, KEY_SMALLER,
 	KEY_BEFORE, KEY_ON, KEY_SINCE,
 	KEY_SENTBEFORE, KEY_SENTON, KEY_SENTSINCE,
+	KEY_SAVEDBEFORE, KEY_SAVEDON, KEY_SAVEDSINCE,
 	KEY_HEADER, KEY_BODY, KEY_TEXT,
 	KEY_UID, KEY_SEQSET, KEY_MODSEQ,
 	KEY_NOT, KEY_OR, KEY_AND,
@@ -184,6 +186,8 @@ static const struct {
 	{ "NEW", KEY_NEW, 0 },
 	{ "OLD", KEY_OLD, 0 },
 	{ "RECENT", KEY_RECENT, 0 },
+	/* RFC 8514 §5: every mailbox keeps save dates */
+	{ "SAVEDATESUPPORTED", KEY_ALL, 0 },
 };
 
 static const struct {
@@ -209,6 +213,9 @@ static const struct {
 	{ "BEFORE", KEY_BEFORE }, { "ON", KEY_ON }, { "SINCE", KEY_SINCE },
 	{ "SENTBEFORE", KEY_SENTBEFORE }, { "SENTON", KEY_SENTON },
 	{ "SENTSINCE", KEY_SENTSINCE },
+	/* RFC 8514 §5 */
+	{ "SAVEDBEFORE", KEY_SAVEDBEFORE }, { "SAVEDON", KEY_SAVEDON },
+	{ "SAVEDSINCE", KEY_SAVEDSINCE },
 };
 
 /* The string of a HEADER, BODY or TEXT key in UTF-8 (from the search's
@@ -473,9 +480,11 @@ match_day(enum key_type type, int64_t day, int64_t want)
 	switch (type) {
 	case KEY_BEFORE:
 	case KEY_SENTBEFORE:
+	case KEY_SAVEDBEFORE:
 		return day < want;
 	case KEY_ON:
 	case KEY_SENTON:
+	case KEY_SAVEDON:
 		return day == want;
 	default:
 		return day >= want;
@@ -552,6 +561,13 @@ match(struct search_msg *sm, const struct search_key *key)
 	case KEY_SINCE:
 		return match_day(key->type, sm->msg->internal_date / 86400,
 				 key->day);
+	case KEY_SAVEDBEFORE:
+	case KEY_SAVEDON:
+	case KEY_SAVEDSINCE:
+		/* the save date as the internal date: in UTC */
+		return sm->msg->save_date > 0 &&
+			match_day(key->type, sm->msg->save_date / 86400,
+				  key->day);
 	case KEY_SENTBEFORE:
 	case KEY_SENTON:
 	case KEY_SENTSINCE: {

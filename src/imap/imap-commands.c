@@ -58,7 +58,7 @@ imap_capability_append(struct imap_conn *conn, buf_t *out)
 		   "ID ENABLE IDLE "
 		   "NAMESPACE UNSELECT CHILDREN UIDPLUS MOVE MULTIAPPEND "
 		   "BINARY STATUS=SIZE LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES "
-		   "CONDSTORE COMPRESS=DEFLATE NOTIFY "
+		   "CONDSTORE QRESYNC OBJECTID SAVEDATE COMPRESS=DEFLATE NOTIFY "
 		   "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE "
 		   "UTF8=ACCEPT UNAUTHENTICATE PREVIEW REPLACE "
 		   "APPENDLIMIT=%u",
@@ -174,6 +174,14 @@ cmd_enable(struct imap_conn *conn)
 			/* RFC 7162 §3.1: MODSEQ in every FETCH */
 			conn->enabled |= IMAP_ENABLED_CONDSTORE;
 			buf_append_str(&enabled, " CONDSTORE");
+		}
+		if (strcasecmp(name, "QRESYNC") == 0 &&
+		    (conn->enabled & IMAP_ENABLED_QRESYNC) == 0) {
+			/* RFC 7162 §3.2.3: implies CONDSTORE; VANISHED
+			   replaces EXPUNGE from now on */
+			conn->enabled |= IMAP_ENABLED_QRESYNC |
+				IMAP_ENABLED_CONDSTORE;
+			buf_append_str(&enabled, " QRESYNC");
 		}
 		if (strcasecmp(name, "IMAP4rev2") == 0 &&
 		    (conn->enabled & IMAP_ENABLED_IMAP4REV2) == 0) {

@@ -329,6 +329,16 @@ void imap_sync_append_modseq(struct imap_conn *conn, buf_t *out,
 /* Worker: FLAGS and PERMANENTFLAGS lines (also when keywords grew). */
 void imap_sync_append_flag_lists(struct imap_conn *conn, buf_t *out);
 
+/* Worker: "* VANISHED (EARLIER) ..." (RFC 7162 §3.2.5.1, §3.2.6): the
+   UIDs of within (NULL: all) expunged since modseq that the client's
+   view does not hold; when the store's history does not reach back that
+   far, every such UID not in the view and above match_uid. -1 on a store
+   error. */
+struct imap_seqset;
+int imap_sync_vanished_earlier(struct imap_conn *conn, uint64_t since,
+			       const struct imap_seqset *within,
+			       uint32_t match_uid);
+
 /* imap-utf7.c */
 /* Modified UTF-7 (RFC 3501 §5.1.3) to UTF-8: 0, or -1 when invalid. */
 int imap_utf7_to_utf8(const char *in, buf_t *out);
@@ -367,6 +377,7 @@ void imap_mailbox_normalise_inbox(char *name);
 #define STATUS_RECENT 0x40u
 #define STATUS_DELETED 0x80u
 #define STATUS_DELETED_STORAGE 0x100u
+#define STATUS_MAILBOXID 0x200u       /* RFC 8474 §4.2 */
 int imap_status_items_parse(const struct imap_arg *arg,
 			    unsigned int *items_r);
 /* Worker: appends "* STATUS name (...)" for items; -1 on a store

@@ -2,7 +2,8 @@
 /*
  * imap-sync.c: what a selected session tells its client after a command
  * (RFC 3501 §7.4.1, §5.5): EXPUNGE for messages gone (numbered as the
- * client knows them, each one shifting the later ones down), EXISTS for
+ * client knows them, each one shifting the later ones down; one VANISHED
+ * with their UIDs after ENABLE QRESYNC, RFC 7162 §3.2.10), EXISTS for
  * a new count, FETCH (FLAGS) for flag changes by anyone, FLAGS again when
  * the mailbox gained keywords. FETCH, STORE and SEARCH sync with
  * MAILBOX_SYNC_FLAG_NO_EXPUNGES, so sequence numbers do not move under a
@@ -134,6 +135,8 @@ imap_sync_run(struct imap_conn *conn, enum imap_sync sync)
 	uint32_t seq;
 
 	struct mailbox_status st;
+	struct uid_array vanished = { 0 };
+	bool qresync = (conn->enabled & IMAP_ENABLED_QRESYNC) != 0;
 	const char *text;
 
 	memset(&res, 0, sizeof(res));
@@ -157,9 +160,20 @@ imap_sync_run(struct imap_conn *conn, enum imap_sync sync)
 
 		if (p == NULL)
 			continue;
-		buf_printf(out, "* %u EXPUNGE\r\n",
-			   (unsigned int)(p - conn->uids) + 1 - removed);
+		if (qresync)
+			uid_array_add(&vanished, *p);
+		else
+			buf_printf(out, "* %u EXPUNGE\r\n",
+				   (unsigned int)(p - conn->uids) + 1 - removed);
 		removed++;
+	}
+	if (vanished.count > 0) {
+		/* RFC 7162 §3.2.10: VANISHED replaces EXPUNGE once
+		   QRESYNC is enabled */
+		buf_append_str(out, "* VANISHED ");
+		imap_uidset_append(out, vanished.uids, vanished.count);
+		buf_append_str(out, "\r\n");
+		uid_array_free(&vanished);
 	}
 	if (store_mailbox_keyword_count(conn->box) > conn->keywords_sent)
 		imap_sync_append_flag_lists(conn, out);
@@ -190,5 +204,165 @@ imap_sync_run(struct imap_conn *conn, enum imap_sync sync)
 	    count != conn->uid_count)
 		imap_sync_take_view(conn);
 	store_mailbox_sync_result_free(&res);
+	return 0;
+}
+
+/* ---- VANISHED (EARLIER), RFC 7162 §3.2.5.1 and §3.2.6 ---- */
+
+struct uid_range {
+	uint32_t first, last;
+};
+
+static int
+uid_range_cmp(const void *a, const void *b)
+{
+	const struct uid_range *x = a, *y = b;
+
+	return x->first < y->first ? -1 : (x->first > y->first ? 1 : 0);
+}
+
+/* The ranges of within (NULL: everything) clipped to [lo, hi], sorted
+   and merged; returns their count. */
+static unsigned int
+clip_ranges(const struct imap_seqset *within, uint32_t lo, uint32_t hi,
+	    struct uid_range **ranges_r)
+{
+	unsigned int i, n = 0, count = within == NULL ? 1 : within->count;
+	struct uid_range *r = i_malloc((count + 1) * sizeof(*r));
+	uint32_t first, last;
+
+	for (i = 0; i < count; i++) {
+		first = within == NULL ? lo : within->ranges[i].first;
+		last = within == NULL ? hi : within->ranges[i].last;
+		/* '*' is the highest UID in use: at most hi */
+		if (first == IMAP_SEQSET_STAR)
+			first = hi;
+		if (last == IMAP_SEQSET_STAR)
+			last = hi;
+		if (first > last) {
+			uint32_t t = first;
+
+			first = last;
+			last = t;
+		}
+		if (first < lo)
+			first = lo;
+		if (last > hi)
+			last = hi;
+		if (first <= last && lo <= hi) {
+			r[n].first = first;
+			r[n++].last = last;
+		}
+	}
+	qsort(r, n, sizeof(*r), uid_range_cmp);
+	for (i = 1, count = n, n = n > 0 ? 1 : 0; i < count; i++) {
+		if (r[i].first <= r[n - 1].last ||
+		    r[i].first - 1 == r[n - 1].last) {
+			if (r[i].last > r[n - 1].last)
+				r[n - 1].last = r[i].last;
+		} else {
+			r[n++] = r[i];
+		}
+	}
+	*ranges_r = r;
+	return n;
+}
+
+static void
+append_range(buf_t *out, bool *first, uint32_t a, uint32_t b)
+{
+	if (!*first)
+		buf_append_c(out, ',');
+	*first = false;
+	if (a == b)
+		buf_printf(out, "%u", a);
+	else
+		buf_printf(out, "%u:%u", a, b);
+}
+
+static bool
+in_ranges(const struct uid_range *r, unsigned int count, uint32_t uid)
+{
+	unsigned int lo = 0, hi = count, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (uid < r[mid].first)
+			hi = mid;
+		else if (uid > r[mid].last)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+/* Every UID of the ranges that the client's view does not hold. */
+static void
+append_gaps(struct imap_conn *conn, buf_t *out, bool *first,
+	    const struct uid_range *r, unsigned int count)
+{
+	const uint32_t *uids = conn->uids;
+	unsigned int i, j = 0, n = conn->uid_count;
+	uint64_t next;
+
+	for (i = 0; i < count; i++) {
+		next = r[i].first;
+		while (j < n && uids[j] < r[i].first)
+			j++;
+		for (; j < n && uids[j] <= r[i].last; j++) {
+			if (uids[j] > next)
+				append_range(out, first, (uint32_t)next,
+					     uids[j] - 1);
+			next = (uint64_t)uids[j] + 1;
+		}
+		if (next <= r[i].last)
+			append_range(out, first, (uint32_t)next, r[i].last);
+	}
+}
+
+int
+imap_sync_vanished_earlier(struct imap_conn *conn, uint64_t since,
+			   const struct imap_seqset *within,
+			   uint32_t match_uid)
+{
+	struct mailbox_status st;
+	struct uid_array gone = { 0 };
+	struct uid_range *r;
+	buf_t set = BUF_INIT;
+	unsigned int i, n, count;
+	bool first = true;
+	int ret;
+
+	store_mailbox_get_status(conn->box, &st);
+	ret = store_mailbox_expunged_since(conn->box, since, &gone);
+	if (ret < 0)
+		return -1;
+	if (ret == 0) {
+		/* history too short: every UID the client may know and we
+		   do not have, above the last one seq-match showed to be
+		   unchanged (RFC 7162 §3.2.5.2) */
+		count = clip_ranges(within, match_uid + 1, st.uidnext - 1, &r);
+		append_gaps(conn, &set, &first, r, count);
+	} else {
+		count = clip_ranges(within, 1, st.uidnext - 1, &r);
+		/* gone may hold UIDs of an expunge that failed: those in
+		   the view are not reported */
+		for (i = 0, n = 0; i < gone.count; i++) {
+			if (in_ranges(r, count, gone.uids[i]) &&
+			    bsearch(&gone.uids[i], conn->uids,
+				    conn->uid_count, sizeof(uint32_t),
+				    imap_uid_cmp) == NULL)
+				gone.uids[n++] = gone.uids[i];
+		}
+		if (n > 0)
+			imap_uidset_append(&set, gone.uids, n);
+	}
+	if (set.len > 0)
+		buf_printf(&conn->job_out, "* VANISHED (EARLIER) %s\r\n",
+			   buf_cstr(&set));
+	free(r);
+	buf_deinit(&set);
+	uid_array_free(&gone);
 	return 0;
 }

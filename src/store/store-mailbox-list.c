@@ -14,6 +14,7 @@
  * under the exclusive account lock.
  */
 #include "store-private.h"
+#include "mailbox-private.h"
 #include "log.h"
 #include "vfs.h"
 
@@ -87,6 +88,18 @@ account_mailbox_index_path(struct account *account, const char *name,
 {
 	char *path = account_mailbox_path(account, name, format);
 	char *ret = i_strdup_printf("%s.idx", path);
+
+	free(path);
+	return ret;
+}
+
+/* The expunge history beside a mailbox (QRESYNC). Caller frees. */
+static char *
+history_path(struct account *account, const char *name,
+	     enum mailbox_format format)
+{
+	char *path = account_mailbox_path(account, name, format);
+	char *ret = expunge_log_path(path);
 
 	free(path);
 	return ret;
@@ -702,6 +715,13 @@ delete_mailbox(struct account *account, const char *norm,
 		store_clear_error();
 	}
 	free(idx);
+	/* a history left behind is harmless (another UIDVALIDITY) */
+	idx = history_path(account, norm, format);
+	if (vfs_unlink(idx) == -1 && errno != ENOENT) {
+		store_set_syscall_error("unlink", idx);
+		store_clear_error();
+	}
+	free(idx);
 out:
 	store_renames_free(&renames);
 	free(path);
@@ -797,6 +817,10 @@ rename_files(struct rename_ctx *ctx, struct store_renames *renames)
 						   ctx->format),
 			account_mailbox_index_path(account, ctx->new_name,
 						   ctx->format), true);
+		store_renames_add(renames,
+			history_path(account, ctx->old_name, ctx->format),
+			history_path(account, ctx->new_name, ctx->format),
+			true);
 	}
 	from = hierarchy_path(account, ctx->old_name);
 	to = hierarchy_path(account, ctx->new_name);

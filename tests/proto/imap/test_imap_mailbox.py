@@ -202,7 +202,9 @@ def test_enable_utf8_accept(imap):
         "* ENABLED UTF8=ACCEPT", "e OK ENABLE completed."]
     assert c.cmd("e2", "ENABLE UTF8=ACCEPT") == [
         "* ENABLED", "e2 OK ENABLE completed."]
-    assert c.cmd("m", 'CREATE "Café"')[-1] == "m OK CREATE completed."
+    # RFC 8474 §4.1: the tagged OK carries the new MAILBOXID
+    assert re.fullmatch(r"m OK \[MAILBOXID \(\w+\)\] CREATE completed\.",
+                        c.cmd("m", 'CREATE "Café"')[-1])
     assert '* LIST (\\HasNoChildren) "/" "Café"' in c.cmd("l", 'LIST "" *')
     c.cmd("s", 'SELECT "Café"')
     assert c.cmd("x", "ENABLE UTF8=ACCEPT")[-1] == \
