@@ -14,11 +14,14 @@
  * index file (store_mailbox_watch_path). Mailbox creation, deletion,
  * renames and subscriptions are seen by comparing the mailbox and
  * subscription lists every IMAP_NOTIFY_LIST_MSECS while the session
- * asked for them or for a filter whose set can grow.
+ * asked for them or for a filter whose set can grow; METADATA entries
+ * (RFC 5464) are compared at the same time for the mailboxes (and the
+ * server) whose changes were asked for, as name + value digest.
  */
 #include "imap-private.h"
 #include "log.h"
 #include "store.h"
+#include "store-metadata.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +48,16 @@ struct notify_filter {
 	unsigned int events;
 };
 
+/* METADATA entries as "name value-digest" strings, sorted. */
+struct notify_meta {
+	char **items;
+	unsigned int count;
+	bool known;
+};
+
 struct notify_box {
 	char *name;
+	struct notify_meta meta;
 	char *path;             /* the watch path, NULL: polled */
 	int wd;                 /* -1: not watched (polled) */
 	unsigned int events;
@@ -70,6 +81,9 @@ struct imap_notify {
 	char **subs;
 	unsigned int sub_count;
 	bool have_lists;
+	/* ServerMetadataChange */
+	bool server_meta_events;
+	struct notify_meta server_meta;
 
 	bool list_dirty;        /* the list timer fired */
 	bool sel_dirty;         /* the selected mailbox's watch fired */
@@ -102,6 +116,14 @@ name_in(char *const *names, unsigned int count, const char *name)
 }
 
 static void
+meta_free(struct notify_meta *meta)
+{
+	store_names_free(&meta->items, meta->count);
+	meta->count = 0;
+	meta->known = false;
+}
+
+static void
 boxes_free(struct imap_notify *notify)
 {
 	unsigned int i;
@@ -109,6 +131,7 @@ boxes_free(struct imap_notify *notify)
 	for (i = 0; i < notify->box_count; i++) {
 		free(notify->boxes[i].name);
 		free(notify->boxes[i].path);
+		meta_free(&notify->boxes[i].meta);
 	}
 	i_free(notify->boxes);
 	notify->box_count = 0;
@@ -129,6 +152,7 @@ notify_destroy(struct imap_notify **_notify)
 		free(notify->filters[i].names);
 	}
 	boxes_free(notify);
+	meta_free(&notify->server_meta);
 	free(notify->drop_wds);
 	names_free(&notify->names, &notify->name_count);
 	names_free(&notify->subs, &notify->sub_count);
@@ -142,10 +166,14 @@ notify_destroy(struct imap_notify **_notify)
 #define EV_FLAGS IMAP_NOTIFY_FLAG_CHANGE
 #define EV_NAME IMAP_NOTIFY_MAILBOX_NAME
 #define EV_SUBS IMAP_NOTIFY_SUBSCRIPTION_CHANGE
+#define EV_META 0x20u           /* MailboxMetadataChange */
+#define EV_SERVER_META 0x40u    /* ServerMetadataChange */
+#define EV_BOX (EV_NEW | EV_EXPUNGE | EV_FLAGS | EV_META)
 
 /* RFC 5465 §8: what NO [BADEVENT] lists. */
 #define SUPPORTED_EVENTS "MessageNew MessageExpunge FlagChange " \
-	"MailboxName SubscriptionChange"
+	"MailboxName SubscriptionChange MailboxMetadataChange " \
+	"ServerMetadataChange"
 
 /* Events of a group: 0 with *events_r, or -1 after the reply. */
 static int
@@ -181,10 +209,12 @@ parse_events(struct imap_conn *conn, const struct imap_arg *arg,
 			events |= EV_NAME;
 		else if (strcasecmp(name, "SubscriptionChange") == 0)
 			events |= EV_SUBS;
-		else if (strcasecmp(name, "AnnotationChange") == 0 ||
-			 strcasecmp(name, "MailboxMetadataChange") == 0 ||
-			 strcasecmp(name, "ServerMetadataChange") == 0) {
-			/* no METADATA here (yet) */
+		else if (strcasecmp(name, "MailboxMetadataChange") == 0)
+			events |= EV_META;
+		else if (strcasecmp(name, "ServerMetadataChange") == 0)
+			events |= EV_SERVER_META;
+		else if (strcasecmp(name, "AnnotationChange") == 0) {
+			/* no ANNOTATE (RFC 5257) */
 			imap_conn_tagged(conn, "NO [BADEVENT ("
 					 SUPPORTED_EVENTS ")] %s is not "
 					 "supported.", name);
@@ -285,6 +315,9 @@ parse_group(struct imap_conn *conn, struct imap_notify *notify,
 		return -1;
 	if (parse_events(conn, &list[count - 1], &filter->events) < 0)
 		return -1;
+	/* §5.7: a user event, whatever the filter */
+	if ((filter->events & EV_SERVER_META) != 0)
+		notify->server_meta_events = true;
 	if (filter->type == NOTIFY_FILTER_SELECTED ||
 	    filter->type == NOTIFY_FILTER_SELECTED_DELAYED) {
 		notify->selected_events = filter->events;
@@ -345,8 +378,8 @@ box_events(const struct imap_notify *notify, const char *name,
 	return 0;
 }
 
-static const struct notify_box *
-box_find(const struct imap_notify *notify, const char *name)
+static struct notify_box *
+box_find(struct imap_notify *notify, const char *name)
 {
 	unsigned int i;
 
@@ -406,14 +439,13 @@ boxes_resolve(struct imap_conn *conn, struct imap_notify *notify,
 	      char **names, unsigned int name_count, char **subs,
 	      unsigned int sub_count)
 {
-	struct notify_box *boxes, *box;
-	const struct notify_box *old;
+	struct notify_box *boxes, *box, *old;
 	unsigned int i, count = 0, events;
 
 	boxes = i_malloc(sizeof(*boxes) * (name_count + 1));
 	for (i = 0; i < name_count; i++) {
 		events = box_events(notify, names[i], subs, sub_count);
-		if ((events & (EV_NEW | EV_EXPUNGE | EV_FLAGS)) == 0)
+		if ((events & EV_BOX) == 0)
 			continue;
 		if (count == IMAP_NOTIFY_MAILBOXES_MAX) {
 			while (count > 0) {
@@ -436,6 +468,9 @@ boxes_resolve(struct imap_conn *conn, struct imap_notify *notify,
 			box->dirty = old->dirty;
 			box->path = old->path != NULL ?
 				i_strdup(old->path) : NULL;
+			/* the old set is freed below: take its lists */
+			box->meta = old->meta;
+			memset(&old->meta, 0, sizeof(old->meta));
 		} else {
 			box->dirty = true;
 			notify->rewatch = true;
@@ -558,6 +593,110 @@ mailbox_names(struct imap_conn *conn, char ***names_r, unsigned int *count_r)
 	return 0;
 }
 
+/* FNV-1a: a value's digest, to tell a changed value from the same. */
+static uint64_t
+digest(const unsigned char *data, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= data[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int
+meta_read(struct imap_conn *conn, const char *mailbox,
+	  struct notify_meta *now)
+{
+	struct store_metadata_entry *entries;
+	unsigned int count, i;
+
+	if (store_metadata_get(conn->account, mailbox, &entries, &count) < 0) {
+		store_clear_error();
+		return -1;
+	}
+	now->items = i_malloc(sizeof(char *) * (count + 1));
+	for (i = 0; i < count; i++) {
+		now->items[i] = i_strdup_printf(
+			"%s %016llx", entries[i].name,
+			(unsigned long long)digest(entries[i].value,
+						   entries[i].len));
+	}
+	now->count = count;
+	now->known = true;
+	store_metadata_entries_free(&entries, count);
+	return 0;
+}
+
+static bool
+meta_has_name(const struct notify_meta *meta, const char *item)
+{
+	size_t len = strcspn(item, " ");
+	unsigned int i;
+
+	for (i = 0; i < meta->count; i++) {
+		if (strncmp(meta->items[i], item, len) == 0 &&
+		    meta->items[i][len] == ' ')
+			return true;
+	}
+	return false;
+}
+
+/* §5.6, §5.7: "* METADATA mailbox entry ..." (RFC 5464 §4.4.2) for
+   entries set, changed or removed since the last look. */
+static void
+meta_check(struct imap_conn *conn, const char *mailbox,
+	   struct notify_meta *meta, buf_t *out)
+{
+	struct notify_meta now = { NULL, 0, false };
+	buf_t names = BUF_INIT;
+	unsigned int i;
+
+	if (meta_read(conn, mailbox, &now) < 0)
+		return;
+	for (i = 0; i < now.count && meta->known; i++) {
+		if (!name_in(meta->items, meta->count, now.items[i]))
+			buf_printf(&names, " %.*s",
+				   (int)strcspn(now.items[i], " "),
+				   now.items[i]);
+	}
+	for (i = 0; i < meta->count; i++) {
+		if (!meta_has_name(&now, meta->items[i]))
+			buf_printf(&names, " %.*s",
+				   (int)strcspn(meta->items[i], " "),
+				   meta->items[i]);
+	}
+	if (names.len > 0) {
+		buf_append_str(out, "* METADATA ");
+		if (mailbox == NULL)
+			buf_append_str(out, "\"\"");
+		else
+			imap_mailbox_name_out(conn, out, mailbox);
+		buf_append(out, names.data, names.len);
+		buf_append_str(out, "\r\n");
+	}
+	buf_deinit(&names);
+	meta_free(meta);
+	*meta = now;
+}
+
+static void
+meta_checks(struct imap_conn *conn, struct imap_notify *notify, buf_t *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < notify->box_count; i++) {
+		if ((notify->boxes[i].events & EV_META) != 0)
+			meta_check(conn, notify->boxes[i].name,
+				   &notify->boxes[i].meta, out);
+	}
+	if (notify->server_meta_events)
+		meta_check(conn, NULL, &notify->server_meta, out);
+}
+
 /* Worker: new lists; LIST for what changed; the watched set again. */
 static int
 lists_check(struct imap_conn *conn, struct imap_notify *notify, buf_t *out)
@@ -585,6 +724,8 @@ lists_check(struct imap_conn *conn, struct imap_notify *notify, buf_t *out)
 	if (boxes_resolve(conn, notify, names, name_count, subs,
 			  sub_count) < 0)
 		notify->overflow = true;
+	else
+		meta_checks(conn, notify, out);
 	return 0;
 }
 
@@ -860,6 +1001,7 @@ notify_set_run(struct imap_conn *conn)
 		return;
 	}
 	/* the baseline of every mailbox; STATUS now if asked (§3.1) */
+	meta_checks(conn, notify, &conn->job_out);
 	notify_check(conn, notify);
 	imap_job_tagged(conn, "OK NOTIFY completed.");
 	conn->job_result = 1;

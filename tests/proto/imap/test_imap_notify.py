@@ -68,9 +68,9 @@ def test_capability_and_bad_requests(imap):
                  "NOTIFY SET (subtree (MessageNew MessageExpunge))"]:
         lines = c.cmd("b", text)
         assert lines[-1].startswith("b BAD"), (text, lines)
-    lines = c.cmd("m", "NOTIFY SET (personal (MailboxMetadataChange))")
+    lines = c.cmd("m", "NOTIFY SET (personal (AnnotationChange))")
     assert lines[-1].startswith("m NO [BADEVENT ("), lines
-    assert "MessageNew" in lines[-1]
+    assert "MessageNew" in lines[-1] and "MailboxMetadataChange" in lines[-1]
     assert c.cmd("n", "NOTIFY NONE") == ["n OK NOTIFY completed."]
     # not before login
     raw = Raw(imap)
@@ -250,3 +250,24 @@ def test_too_many_mailboxes(imap, accounts):
     deliver(accounts, "alice", message("unheard"))
     quiet(a)
     assert a.cmd("n", "NOOP") == ["n OK NOOP completed."]
+
+
+def test_metadata_changes(imap, accounts):
+    accounts.ok("mailbox", "create", "alice", "Work")
+    a = session(imap)
+    assert a.cmd("1", "NOTIFY SET (mailboxes Work (MailboxMetadataChange "
+                 "ServerMetadataChange))")[-1] == "1 OK NOTIFY completed."
+    b = session(imap)
+    assert b.cmd("s", 'SETMETADATA Work (/private/comment "mine")')[-1] == (
+        "s OK SETMETADATA completed.")
+    expect(a, '* METADATA "Work" /private/comment')
+    b.cmd("t", 'SETMETADATA Work (/private/comment "changed" '
+          '/shared/comment "x")')
+    expect(a, '* METADATA "Work" /private/comment /shared/comment')
+    b.cmd("u", 'SETMETADATA Work (/shared/comment NIL)')
+    expect(a, '* METADATA "Work" /shared/comment')
+    b.cmd("v", 'SETMETADATA "" (/shared/comment "server")')
+    expect(a, '* METADATA "" /shared/comment')
+    # INBOX is not in the filter
+    b.cmd("w", 'SETMETADATA INBOX (/private/comment "no")')
+    quiet(a)
