@@ -186,11 +186,14 @@ is_under(const struct thread_node *a, const struct thread_node *b)
 	return false;
 }
 
-/* Makes child a child of parent unless that would make a loop. */
+/* Makes child a child of parent unless that would make a loop. A
+   child without children can only loop onto itself: that saves the
+   walk up the tree in the common case. */
 static void
 link_nodes(struct thread_node *parent, struct thread_node *child)
 {
-	if (!is_under(parent, child))
+	if (child->children == NULL ? parent != child :
+	    !is_under(parent, child))
 		add_child(parent, child);
 }
 
@@ -229,34 +232,73 @@ thread_add(struct thread_tree *tree, struct sort_msg *sm,
 	}
 }
 
-/* Step 4 below the root: dummies go, their children move up a level.
-   Returns the new list. */
-static struct thread_node *
-prune_list(struct thread_node *list, struct thread_node *parent)
+/* Every node of list and below, parents before their children
+   (iterative: a References chain may be as deep as the mailbox is
+   long). Caller frees; *count_r entries. */
+static struct thread_node **
+preorder(const struct thread_tree *tree, struct thread_node *list,
+	 unsigned int *count_r)
 {
-	struct thread_node *node, *next, *out = NULL, *kids, *k, *knext;
+	struct thread_node **out, **stack, *node;
+	unsigned int n = 0, depth = 0;
 
-	for (node = list; node != NULL; node = next) {
-		next = node->next;
-		node->children = prune_list(node->children, node);
-		if (node->msg != NULL) {
-			node->next = out;
-			out = node;
+	out = i_malloc(sizeof(*out) * (tree->node_count + 1));
+	stack = i_malloc(sizeof(*stack) * (tree->node_count + 1));
+	for (node = list; node != NULL; node = node->next)
+		stack[depth++] = node;
+	while (depth > 0) {
+		node = stack[--depth];
+		out[n++] = node;
+		for (node = node->children; node != NULL; node = node->next)
+			stack[depth++] = node;
+	}
+	free(stack);
+	*count_r = n;
+	return out;
+}
+
+/* Step 4: dummies go, their children move up a level; at the root a
+   dummy goes only when it has one child. Returns the new root list. */
+static struct thread_node *
+prune(const struct thread_tree *tree, struct thread_node *roots)
+{
+	struct thread_node **order, *node, *c, *cnext, *k, *knext, *out;
+	unsigned int n, i;
+
+	order = preorder(tree, roots, &n);
+	/* children first, so a dummy's own list is final when spliced */
+	for (i = n; i-- > 0;) {
+		node = order[i];
+		out = NULL;
+		for (c = node->children; c != NULL; c = cnext) {
+			cnext = c->next;
+			if (c->msg != NULL) {
+				c->next = out;
+				out = c;
+				continue;
+			}
+			for (k = c->children; k != NULL; k = knext) {
+				knext = k->next;
+				k->parent = node;
+				k->next = out;
+				out = k;
+			}
+		}
+		node->children = out;
+	}
+	free(order);
+	out = NULL;
+	for (node = roots; node != NULL; node = c) {
+		c = node->next;
+		if (node->msg == NULL && node->children != NULL &&
+		    node->children->next == NULL) {
+			node = node->children;
+			node->parent = NULL;
+		} else if (node->msg == NULL && node->children == NULL) {
 			continue;
 		}
-		kids = node->children;
-		if (parent == NULL && kids != NULL && kids->next != NULL) {
-			/* at the root only a dummy with one child goes */
-			node->next = out;
-			out = node;
-			continue;
-		}
-		for (k = kids; k != NULL; k = knext) {
-			knext = k->next;
-			k->parent = parent;
-			k->next = out;
-			out = k;
-		}
+		node->next = out;
+		out = node;
 	}
 	return out;
 }
@@ -273,19 +315,15 @@ node_cmp(const void *p1, const void *p2)
 	return a->seq < b->seq ? -1 : a->seq > b->seq ? 1 : 0;
 }
 
-/* Sorts list (and everything under it) by node_cmp (step 6). */
+/* One list of siblings (sort_msg set) in node_cmp order. */
 static struct thread_node *
-sort_list(struct thread_node *list)
+sort_siblings(struct thread_node *list)
 {
 	struct thread_node **arr, *node;
 	unsigned int n = 0, i;
 
-	for (node = list; node != NULL; node = node->next) {
-		node->children = sort_list(node->children);
-		node->sort_msg = node->msg != NULL ? node->msg :
-			node->children->sort_msg;
+	for (node = list; node != NULL; node = node->next)
 		n++;
-	}
 	if (n < 2)
 		return list;
 	arr = i_malloc(sizeof(*arr) * n);
@@ -298,6 +336,25 @@ sort_list(struct thread_node *list)
 	list = arr[0];
 	free(arr);
 	return list;
+}
+
+/* Step 6: every list of siblings sorted, bottom up (a dummy sorts by
+   its first child, so children go first). Returns the sorted roots. */
+static struct thread_node *
+sort_tree(const struct thread_tree *tree, struct thread_node *roots)
+{
+	struct thread_node **order, *node;
+	unsigned int n, i;
+
+	order = preorder(tree, roots, &n);
+	for (i = n; i-- > 0;) {
+		node = order[i];
+		node->children = sort_siblings(node->children);
+		node->sort_msg = node->msg != NULL ? node->msg :
+			node->children->sort_msg;
+	}
+	free(order);
+	return sort_siblings(roots);
 }
 
 static const char *
@@ -408,45 +465,66 @@ append_num(struct imap_conn *conn, const struct sort_msg *sm)
 	buf_printf(&conn->job_out, "%u", conn->uid ? sm->uid : sm->seq);
 }
 
-/* One thread-list's contents: a chain of single children as numbers,
-   then the children of a branching node as nested lists. */
+/* One thread as a thread-list (RFC 5256 §4): a chain of single
+   children as numbers, the children of a branching node each in its
+   own nested list. Iterative, with stack (node_count entries) holding
+   the next sibling of every open branching level. */
 static void
-append_chain(struct imap_conn *conn, const struct thread_node *node)
+append_thread(struct imap_conn *conn, const struct thread_node *root,
+	      const struct thread_node **stack)
 {
-	const struct thread_node *k;
-	bool sep = false;
+	buf_t *out = &conn->job_out;
+	const struct thread_node *cur = root;
+	unsigned int depth = 0;
+	bool sep;
 
+	buf_append_c(out, '(');
 	for (;;) {
-		if (node->msg != NULL) {
-			if (sep)
-				buf_append_c(&conn->job_out, ' ');
-			append_num(conn, node->msg);
-			sep = true;
+		for (sep = false;; cur = cur->children) {
+			if (cur->msg != NULL) {
+				if (sep)
+					buf_append_c(out, ' ');
+				append_num(conn, cur->msg);
+				sep = true;
+			}
+			if (cur->children == NULL ||
+			    cur->children->next != NULL)
+				break;
 		}
-		if (node->children == NULL)
+		if (cur->children != NULL) {
+			/* branching: open the first child's list */
+			if (sep)
+				buf_append_c(out, ' ');
+			stack[depth++] = cur->children->next;
+			buf_append_c(out, '(');
+			cur = cur->children;
+			continue;
+		}
+		buf_append_c(out, ')');
+		/* climb out of the levels whose children are all written */
+		while (depth > 0 && stack[depth - 1] == NULL) {
+			depth--;
+			buf_append_c(out, ')');
+		}
+		if (depth == 0)
 			return;
-		if (node->children->next != NULL)
-			break;
-		node = node->children;
-	}
-	if (sep)
-		buf_append_c(&conn->job_out, ' ');
-	for (k = node->children; k != NULL; k = k->next) {
-		buf_append_c(&conn->job_out, '(');
-		append_chain(conn, k);
-		buf_append_c(&conn->job_out, ')');
+		cur = stack[depth - 1];
+		stack[depth - 1] = cur->next;
+		buf_append_c(out, '(');
 	}
 }
 
 static void
-append_threads(struct imap_conn *conn, const struct thread_node *roots)
+append_threads(struct imap_conn *conn, const struct thread_tree *tree,
+	       const struct thread_node *roots)
 {
+	const struct thread_node **stack;
+
+	stack = i_malloc(sizeof(*stack) * (tree->node_count + 1));
 	buf_append_str(&conn->job_out, "* THREAD ");
-	for (; roots != NULL; roots = roots->next) {
-		buf_append_c(&conn->job_out, '(');
-		append_chain(conn, roots);
-		buf_append_c(&conn->job_out, ')');
-	}
+	for (; roots != NULL; roots = roots->next)
+		append_thread(conn, roots, stack);
+	free(stack);
 	/* "* THREAD " with nothing after it when there are no threads,
 	   as RFC 5256 §4 (thread-data) allows */
 	buf_truncate(&conn->job_out, conn->job_out.len -
@@ -495,7 +573,7 @@ ordered_subject(struct thread_tree *tree, struct sort_msg *msgs,
 		root->next = roots;
 		roots = root;
 	}
-	return sort_list(roots);
+	return sort_tree(tree, roots);
 }
 
 /* RFC 5256 §2.2 REFERENCES (steps 1-6). */
@@ -540,9 +618,9 @@ references(struct thread_tree *tree, struct sort_msg *msgs,
 			roots = node;
 		}
 	}
-	roots = sort_list(prune_list(roots, NULL));     /* steps 4, 6 */
+	roots = sort_tree(tree, prune(tree, roots));    /* steps 4, 6 */
 	roots = gather_subjects(tree, roots);           /* step 5 */
-	roots = sort_list(roots);                       /* step 6 */
+	roots = sort_tree(tree, roots);                 /* step 6 */
 	msg_ids_free(ids, count);
 	return roots;
 }
@@ -565,7 +643,7 @@ thread_run(struct imap_conn *conn)
 	}
 	roots = ctx->references ? references(&tree, msgs, count) :
 		ordered_subject(&tree, msgs, count);
-	append_threads(conn, roots);
+	append_threads(conn, &tree, roots);
 	free(tree.nodes);
 	free(tree.idx);
 	free(tree.id_nodes);

@@ -397,3 +397,40 @@ def test_random_corpus_like_dovecot(imap, dovecot, seed):
         md.select("INBOX")
         md.delete(box)
         md.logout()
+
+
+def test_thread_deep_chain(imap):
+    """A reply chain 10000 deep, each message with one more reply
+    beside it: THREAD REFERENCES nests 10000 levels; the server walks
+    it without recursion and stays up."""
+    depth = 10000
+    msgs = []
+    for i in range(depth):
+        ref = f"References: <c{i - 1}@x>\r\n" if i else ""
+        msgs.append((f"Subject: chain {i}\r\nMessage-ID: <c{i}@x>\r\n"
+                     f"{ref}\r\nc\r\n").encode())
+        msgs.append((f"Subject: leaf {i}\r\nMessage-ID: <l{i}@x>\r\n"
+                     f"References: <c{i}@x>\r\n\r\nl\r\n").encode())
+    c = Raw(imap, timeout=120)
+    c.login()
+    for start in range(0, len(msgs), 1000):
+        batch = msgs[start:start + 1000]
+        data = b"a APPEND INBOX"
+        for m in batch:
+            data += b" {%d+}\r\n" % len(m) + m
+        c.send(data + b"\r\n")
+        assert c.until_tagged("a")[-1].startswith("a OK"), start
+    c.cmd("s", "SELECT INBOX")
+    lines = c.cmd("t", "THREAD REFERENCES UTF-8 ALL")
+    assert lines[-1].startswith("t OK"), lines[-1]
+    out = lines[0]
+    # chain message 2i+1 has children 2i+2 (its leaf) and 2i+3 (the
+    # chain); no Date and one INTERNALDATE second, so sequence order:
+    # (1 (2)(3 (4)(5 ... (19999 20000))))
+    want = "".join(f"{2 * i + 1} ({2 * i + 2})(" for i in range(depth - 1))
+    want += f"{2 * depth - 1} {2 * depth}" + ")" * (depth - 1)
+    assert out == f"* THREAD ({want})", out[:200]
+    lines = c.cmd("u", "THREAD ORDEREDSUBJECT UTF-8 ALL")
+    assert lines[-1].startswith("u OK")
+    assert lines[0].count("(") == 2 * depth
+    c.close()
