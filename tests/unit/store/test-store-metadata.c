@@ -5,8 +5,9 @@
  * override them, kept across appends' meta saves and RENAME, gone with
  * DELETE), CREATE with attributes, annotations (entry-name rules, set,
  * get sorted, remove, binary values, the computed class and specialuse
- * entries, limits, all-or-nothing) and older account.info files
- * without the new keys.
+ * entries, limits, all-or-nothing), older account.info files
+ * without the new keys, and injected file-operation failures that must
+ * change nothing.
  */
 #include "test-store-common.h"
 #include "store-metadata.h"
@@ -319,6 +320,70 @@ test_old_info(void **state)
 	store_account_close(&account);
 }
 
+struct fault_ctx {
+	struct account *account;
+	const char *name;
+};
+
+static int
+create_special_op(struct store_test *t, void *context)
+{
+	struct fault_ctx *ctx = context;
+
+	(void)t;
+	return store_mailbox_create_special(ctx->account, ctx->name,
+		MAILBOX_FORMAT_MDIR, NULL, STORE_USE_SENT | STORE_USE_ARCHIVE);
+}
+
+static int
+metadata_set_op(struct store_test *t, void *context)
+{
+	struct fault_ctx *ctx = context;
+	struct store_metadata_entry e[3] = {
+		{ (char *)"/shared/comment", (unsigned char *)"c", 1 },
+		{ (char *)STORE_METADATA_CLASS, (unsigned char *)"IPF.Task", 8 },
+		{ (char *)STORE_METADATA_SPECIALUSE, NULL, 0 },
+	};
+
+	(void)t;
+	return store_metadata_set(ctx->account, ctx->name, e, 3);
+}
+
+/* A create with attributes, and an annotation change, that fail at any
+   file operation leave the base directory as it was. */
+static void
+test_faults_change_nothing(void **state)
+{
+	static const char *const kinds[] = { "any", "rename", "fsync",
+					     "write" };
+	struct store_test *t = *state;
+	struct account *account =
+		store_test_new_account(t, "john", ACCOUNT_TYPE_MULTI);
+	struct fault_ctx ctx = { account, "Out/Sent" };
+	unsigned int i, bits;
+	char *class;
+
+	assert_true(store_test_fault_sweep(t, "any", create_special_op,
+					   &ctx) >= 3);
+	assert_int_equal(store_mailbox_get_special_use(account, "Out/Sent",
+						       &bits), 0);
+	assert_int_equal(bits, STORE_USE_SENT | STORE_USE_ARCHIVE);
+	assert_int_equal(store_mailbox_create(account, "Sent",
+					      MAILBOX_FORMAT_MBOX, NULL), 0);
+	for (i = 0; i < N_ELEMENTS(kinds); i++) {
+		ctx.name = i % 2 == 0 ? "Sent" : "INBOX";
+		(void)store_test_fault_sweep(t, kinds[i], metadata_set_op,
+					     &ctx);
+	}
+	assert_int_equal(store_mailbox_get_class(account, "Sent", &class), 0);
+	assert_string_equal(class, "IPF.Task");
+	free(class);
+	assert_int_equal(store_mailbox_get_special_use(account, "Sent",
+						       &bits), 0);
+	assert_int_equal(bits, 0);
+	store_account_close(&account);
+}
+
 int
 main(void)
 {
@@ -332,6 +397,7 @@ main(void)
 		T(test_create_special),
 		T(test_set_get_limits),
 		T(test_old_info),
+		T(test_faults_change_nothing),
 #undef T
 	};
 
