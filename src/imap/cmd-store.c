@@ -198,7 +198,8 @@ store_run(struct imap_conn *conn)
 					 imap_uid_cmp) != NULL))
 			continue;
 		buf_printf(&conn->job_out, "* %u FETCH (", seq);
-		if (conn->uid)
+		/* RFC 7162 §3.2.4: with QRESYNC, flag changes carry UID */
+		if (conn->uid || (conn->enabled & IMAP_ENABLED_QRESYNC) != 0)
 			buf_printf(&conn->job_out, "UID %u ", uids.uids[i]);
 		buf_append_str(&conn->job_out, "FLAGS ");
 		imap_sync_append_flags(conn, &conn->job_out,

@@ -190,7 +190,8 @@ imap_sync_run(struct imap_conn *conn, enum imap_sync sync)
 					 sizeof(uint32_t), imap_uid_cmp) != NULL))
 			continue;
 		buf_printf(out, "* %u FETCH (", seq);
-		if (conn->uid)
+		/* RFC 7162 §3.2.4: with QRESYNC, flag changes carry UID */
+		if (conn->uid || qresync)
 			buf_printf(out, "UID %u ", msgs[seq - 1].uid);
 		buf_append_str(out, "FLAGS ");
 		imap_sync_append_flags(conn, out, msgs[seq - 1].flags);

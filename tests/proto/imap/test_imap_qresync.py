@@ -234,6 +234,13 @@ def test_vanished_replaces_expunge(imap):
     assert "* VANISHED 1,3" in lines, lines
     assert not any(x.endswith(" EXPUNGE") for x in lines), lines
     assert lines[-1].startswith("B OK"), lines
+    # RFC 7162 §3.2.4: FETCH responses for flag changes carry the UID
+    lines = r.cmd("C", "STORE 1 +FLAGS (\\Flagged)")
+    assert re.match(r"^\* 1 FETCH \(UID 2 FLAGS \(\\Flagged\) MODSEQ", lines[0]), \
+        lines
+    other_session(imap, "UID STORE 2 -FLAGS (\\Flagged)")
+    lines = r.cmd("C2", "NOOP")
+    assert re.match(r"^\* 1 FETCH \(UID 2 FLAGS \(\) MODSEQ", lines[0]), lines
     # Another session expunges: this one learns it as VANISHED too.
     other_session(imap, "UID STORE 4 +FLAGS (\\Deleted)", "EXPUNGE")
     lines = r.cmd("N", "NOOP")
