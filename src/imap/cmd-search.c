@@ -397,28 +397,28 @@ text_has(const buf_t *text, const struct search_key *key)
 	return mime_casemap_contains(text->data, text->len, &key->folded);
 }
 
-/* field NULL: every field, as "Name value" (TEXT). */
+/* The header of part (the message, or one a message/rfc822 part
+   encapsulates). field NULL: every field, as "Name: value" (TEXT, as
+   Dovecot matches it). */
 static bool
-match_header(struct search_msg *sm, const char *field,
-	     const struct search_key *key)
+match_header_part(struct search_msg *sm, const struct mime_part *root,
+		  const char *field, const struct search_key *key)
 {
-	const struct mime_part *root;
 	struct mime_field f;
 	size_t pos = 0;
 	buf_t value = BUF_INIT;
 	bool found = false;
 
-	if (!load(sm))
-		return false;
-	root = sm->mime->root;
 	while (!found && mime_header_next_field(sm->data.data + root->offset,
 						root->header.physical, &pos,
 						&f)) {
 		if (field != NULL && !mime_field_is(&f, field))
 			continue;
 		buf_reset(&value);
-		if (field == NULL)
+		if (field == NULL) {
 			buf_append(&value, f.name, f.name_len);
+			buf_append_c(&value, ':');
+		}
 		buf_append_c(&value, ' ');
 		mime_header_decode(f.value, f.value_len, &value);
 		found = key->str[0] == '\0' || text_has(&value, key);
@@ -428,12 +428,26 @@ match_header(struct search_msg *sm, const char *field,
 }
 
 static bool
+match_header(struct search_msg *sm, const char *field,
+	     const struct search_key *key)
+{
+	return load(sm) &&
+		match_header_part(sm, sm->mime->root, field, key);
+}
+
+/* Text parts below part; with headers (TEXT) also the header of every
+   encapsulated message (RFC 3501 §6.4.4: TEXT is header or body). */
+static bool
 match_parts(struct search_msg *sm, const struct mime_part *part,
-	    const struct search_key *key)
+	    const struct search_key *key, bool headers)
 {
 	buf_t text = BUF_INIT;
 	bool found = false;
 
+	if (headers && part->parent != NULL &&
+	    (part->parent->flags & MIME_PART_FLAG_MESSAGE_RFC822) != 0 &&
+	    match_header_part(sm, part, NULL, key))
+		return true;
 	if (part->children == NULL) {
 		/* text parts only, as Dovecot: an attachment's bytes
 		   are not the message's text */
@@ -447,14 +461,15 @@ match_parts(struct search_msg *sm, const struct mime_part *part,
 	}
 	for (part = part->children; part != NULL && !found;
 	     part = part->next)
-		found = match_parts(sm, part, key);
+		found = match_parts(sm, part, key, headers);
 	return found;
 }
 
 static bool
-match_body(struct search_msg *sm, const struct search_key *key)
+match_body(struct search_msg *sm, const struct search_key *key,
+	   bool headers)
 {
-	return load(sm) && match_parts(sm, sm->mime->root, key);
+	return load(sm) && match_parts(sm, sm->mime->root, key, headers);
 }
 
 static int64_t
@@ -578,9 +593,10 @@ match(struct search_msg *sm, const struct search_key *key)
 	case KEY_HEADER:
 		return match_header(sm, key->field, key);
 	case KEY_BODY:
-		return match_body(sm, key);
+		return match_body(sm, key, false);
 	case KEY_TEXT:
-		return match_header(sm, NULL, key) || match_body(sm, key);
+		return match_header(sm, NULL, key) ||
+			match_body(sm, key, true);
 	case KEY_UID:
 	case KEY_SEQSET:
 		return match_set(sm, key);

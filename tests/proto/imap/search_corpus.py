@@ -100,6 +100,38 @@ MESSAGES = [
                         b"\r\n--M--")),
 ]
 
+# Harder cases: broken encodings, words split by encodings and folds,
+# embedded messages, unknown charsets.
+MESSAGES += [
+    ("qp_soft_break", _msg(b"Soft", b"text/plain; charset=utf-8",
+                           b"quoted-printable",
+                           b"Une tarte fran=\r\n=C3=A7aise, tr=C3=A8s=\r\n"
+                           b" bonne.")),
+    ("b64_split_char", _msg(b"Split", b"text/plain; charset=utf-8",
+                            b"base64",
+                            base64.encodebytes(
+                                ("\u0416\u0443\u0440\u043d\u0430\u043b "
+                                 * 12).encode()).replace(b"\n", b"\r\n"))),
+    ("folded_subject", _msg(b"Mixed =?UTF-8?B?w5xiZXI=?=\r\n\tfolded "
+                            b"=?ISO-8859-1?Q?M=FCnchen?= end",
+                            b"text/plain", b"7bit", b"x")),
+    ("bad_word", _msg(b"=?X-UNKNOWN?Q?Caf=E9?= and =?UTF-8?B?!!!?= tail",
+                      b"text/plain; charset=x-unknown-cs", b"8bit",
+                      "r\u00e9sum\u00e9 inconnu".encode("utf-8"))),
+    ("rfc822_inner", _msg(b"Fwd", b"multipart/mixed; boundary=O", b"7bit",
+                          b"--O\r\nContent-Type: text/plain\r\n\r\n"
+                          b"See below.\r\n--O\r\n"
+                          b"Content-Type: message/rfc822\r\n\r\n"
+                          b"Subject: =?UTF-8?Q?Inner_=C3=A9t=C3=A9?=\r\n"
+                          b"Content-Type: text/plain; charset=iso-8859-1\r\n"
+                          b"Content-Transfer-Encoding: quoted-printable\r\n"
+                          b"\r\nL'=E9t=E9 int=E9rieur.\r\n--O--")),
+    ("sharp_s", _msg(b"Strasse", b"text/plain; charset=utf-8", b"8bit",
+                     "Die Stra\u00dfe und die STRASSE".encode("utf-8"))),
+    ("line_span", _msg(b"Span", b"text/plain", b"7bit",
+                       b"first half\r\nsecond half")),
+]
+
 SEARCHES = [
     ("UTF-8", "SUBJECT", "caf\u00e9"),
     ("UTF-8", "SUBJECT", "CAF\u00c9 CR\u00c8ME"),
@@ -128,17 +160,42 @@ SEARCHES = [
     ("UTF-8", "BODY", "secretword"),
     ("UTF-8", "TEXT", "sender@EXAMPLE.net"),
     ("UTF-8", "FROM", "SENDER"),
+    ("UTF-8", "BODY", "fran\u00e7aise, tr\u00e8s"),
+    ("UTF-8", "BODY", "\u0436\u0443\u0440\u043d\u0430\u043b \u0436"),
+    ("UTF-8", "SUBJECT", "\u00fcber"),
+    ("UTF-8", "SUBJECT", "M\u00fcnchen end"),
+    ("UTF-8", "SUBJECT", "folded m\u00fcnchen"),
+    ("UTF-8", "SUBJECT", "tail"),
+    ("UTF-8", "BODY", "r\u00e9sum\u00e9"),
+    ("UTF-8", "BODY", "int\u00e9rieur"),
+    ("UTF-8", "TEXT", "inner \u00e9t\u00e9"),
+    ("UTF-8", "BODY", "inner \u00e9t\u00e9"),
+    ("UTF-8", "BODY", "subject: inner"),
+    ("UTF-8", "TEXT", "subject: inner"),
+    ("UTF-8", "BODY", "see below"),
+    ("UTF-8", "BODY", "strasse"),
+    ("UTF-8", "BODY", "STRA\u00dfE"),
+    ("UTF-8", "BODY", "half second"),
+    ("UTF-8", "BODY", "half\r\nsecond"),
+    ("UTF-8", "HEADER", ("Content-Transfer-Encoding", "BASE64")),
+    ("UTF-8", "HEADER", ("X-Missing", "")),
+    ("UTF-8", "HEADER", ("Subject", "")),
 ]
 
 
 def label(search):
     cs, key, text = search
-    return f"{cs} {key} {text}"
+    if isinstance(text, tuple):
+        return f"{cs} {key} {text[0]} {text[1]!r}"
+    return f"{cs} {key} {text!r}" if "\r" in text else f"{cs} {key} {text}"
 
 
 def command(tag, search):
-    """The SEARCH command as bytes, the text as a LITERAL+ literal."""
+    """The SEARCH command as bytes, the text as a LITERAL+ literal
+    (HEADER: the field name as an atom first)."""
     cs, key, text = search
+    if isinstance(text, tuple):
+        key, text = f"{key} {text[0]}", text[1]
     data = text.encode(cs.replace("WINDOWS-", "cp"))
     return (f"{tag} SEARCH CHARSET {cs} {key} {{{len(data)}+}}\r\n"
             .encode() + data + b"\r\n")
