@@ -414,3 +414,79 @@ def test_history_follows_rename_and_delete(imap):
     r.cmd("U2", "UNSELECT")
     assert r.cmd("D", "DELETE New")[-1].startswith("D OK")
     assert not os.path.exists(os.path.join(acct, "New.mbox.exp"))
+
+
+# ---- Debian Dovecot as the oracle ----
+
+class Side:
+    """One server of the comparison: raw sessions, logged in."""
+
+    def __init__(self, name, connect, user, password):
+        self.name, self.connect = name, connect
+        self.user, self.password = user, password
+
+    def session(self, qresync=True):
+        r = Raw(None, sock=self.connect())
+        lines = r.cmd("L", f"LOGIN {self.user} {self.password}")
+        assert lines[-1].startswith("L OK"), (self.name, lines)
+        if qresync:
+            assert "* ENABLED QRESYNC" in r.cmd("E", "ENABLE QRESYNC")
+        return r
+
+
+def scenario(side):
+    """Runs the same commands against side; returns what a QRESYNC client
+    learns, without the values that differ by design (MODSEQs,
+    UIDVALIDITY, texts)."""
+    out = {}
+    r = side.session(qresync=False)
+    for i in range(10):
+        body = message(f"o{i}")
+        lines = r.cmd("A", f"APPEND INBOX {{{len(body)}+}}\r\n"
+                           + body.decode())
+        assert lines[-1].startswith("A OK"), (side.name, lines)
+    r.cmd("Z", "LOGOUT")
+    q = side.session()
+    lines = q.cmd("S", "SELECT INBOX")
+    uv = int(code(lines, "UIDVALIDITY"))
+    ms = int(code(lines, "HIGHESTMODSEQ"))
+    o = side.session(qresync=False)
+    o.cmd("S", "SELECT INBOX")
+    for c in ("CREATE Other", "UID STORE 2,5,9 +FLAGS.SILENT (\\Deleted)",
+              "UID STORE 3,7 +FLAGS.SILENT (\\Seen $Work)",
+              "UID EXPUNGE 2,5", "UID MOVE 10 Other"):
+        assert o.cmd("C", c)[-1].startswith("C OK"), (side.name, c)
+    # live: VANISHED of what went, FETCH UID FLAGS of what changed
+    lines = q.cmd("N", "NOOP")
+    live = [x for x in lines if x.startswith("* VANISHED ")]
+    assert len(live) <= 1 and "EXPUNGE" not in " ".join(lines), lines
+    flags = {}
+    for uid, line in fetched(lines).items():
+        m = re.search(r"FLAGS \(([^)]*)\)", line)
+        # Commune keeps no \Recent (docs/architecture.md)
+        flags[uid] = sorted(f for f in m.group(1).split()
+                            if f != "\\Recent")
+    out["live"] = (sorted(uidset(live[0].split()[2])) if live else [],
+                   flags)
+    q.cmd("Z", "LOGOUT")
+    for name, arg in (("full", f"{uv} {ms}"), ("known", f"{uv} {ms} 1:6"),
+                      ("stale", f"{uv + 1} {ms}")):
+        s = side.session()
+        lines = s.cmd("Q", f"SELECT INBOX (QRESYNC ({arg}))")
+        out[name] = (sorted(vanished_earlier(lines)),
+                     sorted(fetched(lines)))
+        lines = s.cmd("F", f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {ms} "
+                           "VANISHED)")
+        out[name + "-fetch"] = (sorted(vanished_earlier(lines)),
+                                sorted(fetched(lines)))
+        s.cmd("Z", "LOGOUT")
+    return out
+
+
+def test_same_answers_as_dovecot(imap):
+    from dovecot_oracle import Dovecot, PASSWORD, USER
+    with Dovecot() as d:
+        theirs = scenario(Side("dovecot", d.connect, USER, PASSWORD))
+    ours = scenario(Side("commune", lambda: imap.connect("imap"),
+                         "alice", "pw"))
+    assert ours == theirs
