@@ -247,8 +247,14 @@ imap_sort_collect(struct imap_conn *conn, struct imap_search *search,
 		if (keys == 0)
 			continue;
 		buf_reset(&hdr);
-		if (read_header(conn->box, sm->uid, &hdr) < 0)
-			ret = -1;
+		if (read_header(conn->box, sm->uid, &hdr) < 0) {
+			/* expunged by another session since the view's
+			   sync (it stays until the next one, RFC 3501
+			   §7.4.1): it sorts with empty keys */
+			if (store_error(NULL) != STORE_ERROR_NOT_FOUND)
+				ret = -1;
+			buf_reset(&hdr);
+		}
 		keys_from_header(sm, &hdr, keys);
 	}
 	buf_deinit(&hdr);

@@ -434,3 +434,28 @@ def test_thread_deep_chain(imap):
     assert lines[-1].startswith("u OK")
     assert lines[0].count("(") == 2 * depth
     c.close()
+
+
+@pytest.mark.parametrize("fmt", ["mdir", "mbox"])
+def test_sort_thread_after_expunge_elsewhere(imap, accounts, fmt):
+    """A message another session expunged stays in this session's view
+    until it may be told (RFC 3501 §7.4.1); SORT and THREAD still answer
+    OK with it, sorted with the keys it had or empty ones."""
+    accounts.ok("mailbox", "create", "alice", "M", "--format", fmt)
+    a = client(imap)
+    for subj in ("b", "c", "a"):
+        assert a.append("M", None, None,
+                        f"Subject: {subj}\r\n\r\nx\r\n".encode())[0] == "OK"
+    a.select("M")
+    b = client(imap)
+    b.select("M")
+    b.store("3", "+FLAGS", "(\\Deleted)")
+    assert b.expunge()[0] == "OK"
+    typ, data = a.sort("(SUBJECT)", "UTF-8", "ALL")
+    assert typ == "OK" and sorted(data[0].split()) == [b"1", b"2", b"3"]
+    typ, data = a.thread("ORDEREDSUBJECT", "UTF-8", "ALL")
+    assert typ == "OK", data
+    a.noop()
+    assert a.sort("(SUBJECT)", "UTF-8", "ALL")[1] == [b"1 2"]
+    a.logout()
+    b.logout()
