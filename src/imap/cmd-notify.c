@@ -81,6 +81,9 @@ struct imap_notify {
 	char **subs;
 	unsigned int sub_count;
 	bool have_lists;
+	/* the login NOTIFY SET was made in */
+	struct account *account;
+	char *user;
 	/* ServerMetadataChange */
 	bool server_meta_events;
 	struct notify_meta server_meta;
@@ -156,6 +159,7 @@ notify_destroy(struct imap_notify **_notify)
 	free(notify->drop_wds);
 	names_free(&notify->names, &notify->name_count);
 	names_free(&notify->subs, &notify->sub_count);
+	free(notify->user);
 	free(notify);
 }
 
@@ -965,6 +969,15 @@ imap_notify_deinit(struct imap_conn *conn)
 }
 
 bool
+imap_notify_owned(struct imap_conn *conn)
+{
+	struct imap_notify *notify = conn->notify;
+
+	return notify != NULL && conn->account == notify->account &&
+		conn->user != NULL && strcmp(conn->user, notify->user) == 0;
+}
+
+bool
 imap_notify_overflowed(struct imap_conn *conn)
 {
 	return conn->notify != NULL && conn->notify->overflow;
@@ -1019,6 +1032,8 @@ notify_set_done(struct imap_conn *conn)
 	}
 	imap_notify_deinit(conn);
 	conn->notify = notify;
+	notify->account = conn->account;
+	notify->user = i_strdup(conn->user);
 	notify->rewatch = true;
 	imap_notify_rewatch(conn);
 	imap_conn_notify_started(conn);

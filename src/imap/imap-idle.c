@@ -39,6 +39,8 @@
 
 #include <sys/inotify.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #define WATCH_MASK (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | \
@@ -204,7 +206,19 @@ imap_conn_notify_kick(struct imap_conn *conn)
 
 	if (conn->notify == NULL || conn->closing || conn->waiting ||
 	    conn->idle_check_running || conn->input == IMAP_INPUT_SASL ||
-	    conn->bev == NULL || conn->account == NULL)
+	    conn->bev == NULL)
+		return;
+	if (conn->state == IMAP_STATE_NOT_AUTHENTICATED ||
+	    !imap_notify_owned(conn)) {
+		/* UNAUTHENTICATE (RFC 8437 §3): the session starts over */
+		imap_notify_deinit(conn);
+		imap_conn_notify_started(conn);
+		return;
+	}
+	/* A client that does not read: nothing more until it does (the
+	   dirty marks stay; the timer tries again). */
+	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) >
+	    IMAP_OUTPUT_MAX)
 		return;
 	/* the selected mailbox's watch follows SELECT */
 	if (watches_selected(conn, &delayed) && conn->input !=

@@ -304,6 +304,8 @@ bool imap_notify_wd_event(struct imap_conn *conn, int wd, bool ignored);
 bool imap_notify_uses_wd(struct imap_conn *conn, int wd);
 void imap_notify_rewatch(struct imap_conn *conn);
 bool imap_notify_overflowed(struct imap_conn *conn);
+/* False after UNAUTHENTICATE and a new login. */
+bool imap_notify_owned(struct imap_conn *conn);
 void imap_notify_deinit(struct imap_conn *conn);
 
 /* imap-commands.c */

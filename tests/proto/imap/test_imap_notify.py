@@ -271,3 +271,16 @@ def test_metadata_changes(imap, accounts):
     # INBOX is not in the filter
     b.cmd("w", 'SETMETADATA INBOX (/private/comment "no")')
     quiet(a)
+
+
+def test_unauthenticate_ends_notify(imap, accounts):
+    a = session(imap)
+    assert a.cmd("1", "NOTIFY SET (inboxes (MessageNew MessageExpunge))"
+                 )[-1] == "1 OK NOTIFY completed."
+    deliver(accounts, "alice", message("heard"))
+    expect(a, lambda l: status_of(l, "INBOX") is not None)
+    assert a.cmd("2", "UNAUTHENTICATE")[-1].startswith("2 OK")
+    a.login()
+    deliver(accounts, "alice", message("unheard"))
+    quiet(a)
+    assert a.cmd("n", "NOOP") == ["n OK NOOP completed."]
