@@ -6,6 +6,7 @@ does not fit gets 452 4.2.2 after DATA for that recipient only, nothing
 refused is stored, and raising the limit with `commune account quota`
 while the server runs lets the retry in."""
 import smtplib
+import threading
 
 import pytest
 
@@ -68,3 +69,40 @@ def test_message_too_big_for_quota(lmtp, commune):
     with smtplib.LMTP("127.0.0.1", lmtp.ports["lmtp"], timeout=30) as s:
         assert s.sendmail("s@example.net", ["alice"], big) == {}
     assert [s for _, s in inbox(commune, "alice")] == ["small", "big"]
+
+
+def test_concurrent_deliveries_never_pass_the_limit(lmtp, commune):
+    """Parallel sessions race for the last places: the account lock
+    serialises the checks, so exactly the limit is stored and every
+    other recipient gets 452 4.2.2 (at RCPT or after DATA)."""
+    limit, sessions, per_session = 7, 4, 5
+    commune.ok("account", "quota", "alice", "--messages", str(limit))
+    codes = []
+    lock = threading.Lock()
+
+    def session(k):
+        for i in range(per_session):
+            c = Raw(lmtp)
+            assert c.cmd("LHLO t.example")[0] == 250
+            assert c.cmd("MAIL FROM:<s@example.net>")[0] == 250
+            code, text = c.cmd("RCPT TO:<alice>")
+            if code == 250:
+                assert c.cmd("DATA")[0] == 354
+                c.send(stuff(message(f"s{k}-{i}")))
+                code, text = c.reply()
+            c.cmd("QUIT")
+            c.close()
+            with lock:
+                codes.append((code, text[0][:5]))
+
+    threads = [threading.Thread(target=session, args=(k,))
+               for k in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+        assert not t.is_alive()
+    assert len(codes) == sessions * per_session
+    assert sum(1 for c, _ in codes if c == 250) == limit
+    assert all(c == 250 or (c, t) == (452, "4.2.2") for c, t in codes)
+    assert len(inbox(commune, "alice")) == limit
