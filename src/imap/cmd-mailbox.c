@@ -212,6 +212,36 @@ create_run(struct imap_conn *conn)
 	imap_acl_box_deinit(conn, &box);
 }
 
+/* After a failed delete: true when the store refused because the name
+   is only a parent (RFC 9051 §6.3.5, RFC 5530 HASCHILDREN). The store
+   error is kept for imap_job_store_error otherwise. */
+static bool
+delete_refused_for_children(struct account *account, const char *name)
+{
+	struct mailbox_info *infos;
+	unsigned int i, count;
+	const char *text;
+	char *saved;
+	size_t len = strlen(name);
+	bool children = false;
+
+	if (store_error(&text) != STORE_ERROR_NOT_POSSIBLE)
+		return false;
+	/* text lives only until the next store call */
+	saved = i_strdup(text);
+	if (store_mailbox_list(account, &infos, &count) == 0) {
+		for (i = 0; i < count && !children; i++) {
+			children = strncmp(infos[i].name, name, len) == 0 &&
+				infos[i].name[len] == '/';
+		}
+		store_mailbox_infos_free(&infos, count);
+	}
+	if (!children)
+		(void)store_set_error(STORE_ERROR_NOT_POSSIBLE, "%s", saved);
+	free(saved);
+	return children;
+}
+
 static void
 delete_run(struct imap_conn *conn)
 {
@@ -235,10 +265,13 @@ delete_run(struct imap_conn *conn)
 		store_account_close(&conn->box_account);
 		conn->state = IMAP_STATE_AUTHENTICATED;
 	}
-	if (store_mailbox_delete(box.account, box.name) < 0)
-		imap_job_store_error(conn, "DELETE");
-	else
+	if (store_mailbox_delete(box.account, box.name) == 0)
 		imap_job_tagged(conn, "OK DELETE completed.");
+	else if (delete_refused_for_children(box.account, box.name))
+		imap_job_tagged(conn, "NO [HASCHILDREN] DELETE: a name "
+				"without messages that has children stays.");
+	else
+		imap_job_store_error(conn, "DELETE");
 	imap_acl_box_deinit(conn, &box);
 }
 
