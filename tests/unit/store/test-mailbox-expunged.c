@@ -5,11 +5,16 @@
  * store_mailbox_expunged_since) in both formats: exact answers by
  * MODSEQ, a missing or damaged history (horizon), a torn tail, a reindex,
  * messages removed behind the store's back, a failed write (the expunge
- * does not happen), compaction, and the RFC 8474 object identifiers.
+ * does not happen), a crash after every write of an expunge (the
+ * history never misses a UID that is gone), compaction, and the RFC 8474
+ * object identifiers.
  */
 #include "test-store-common.h"
 #include "mailbox-private.h"
+#include "test-child.h"
 #include "log.h"
+
+#include <signal.h>
 
 struct exp_test {
 	struct store_test st;
@@ -333,6 +338,118 @@ test_compaction(void **state)
 	free(uids);
 }
 
+/* ---- crash after the N-th write ---- */
+
+#define CRASH_ROUNDS_MAX 80
+
+/* Child: expunges the \Deleted messages of mailbox name. */
+static int
+child_expunge(const char *base, const char *name)
+{
+	struct store *store;
+	struct account *account;
+	struct mailbox *box;
+	int ret;
+
+	vfs_init();
+	log_init("child", LOG_LEVEL_ERROR);
+	if (store_open(base, &store) < 0 ||
+	    store_account_open(store, "joe", &account) < 0 ||
+	    store_mailbox_open(account, name, &box) < 0)
+		return 2;
+	ret = store_mailbox_expunge(box, NULL, 0, NULL) == 0 ? 0 : 1;
+	store_mailbox_close(&box);
+	store_account_close(&account);
+	store_close(&store);
+	return ret;
+}
+
+/* Runs the child with COMMUNE_VFS_CRASH=n: true when it was killed
+   (the crash point was reached), false when it finished. */
+static bool
+crash_child(const char *base, const char *name, unsigned int n)
+{
+	char env[64];
+	const char *self = test_self_exe();
+	pid_t pid;
+	int status;
+
+	snprintf(env, sizeof(env), "COMMUNE_VFS_CRASH=%u", n);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		putenv(env);
+		execl(self, self, "--child-expunge", base, name, (char *)NULL);
+		_exit(99);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFSIGNALED(status)) {
+		assert_int_equal(WTERMSIG(status), SIGKILL);
+		return true;
+	}
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	return false;
+}
+
+/*
+ * For every write of an expunge of UIDs 2, 3 and 5 (of 5; 5 is the
+ * highest, so account.info is written too): a process killed there
+ * leaves a mailbox whose history, read from the MODSEQ before, holds
+ * every UID that is gone (or says it does not reach back), and only
+ * 2, 3 and 5 can be gone.
+ */
+static void
+test_crash_never_loses_an_expunge(void **state)
+{
+	struct exp_test *t = *state;
+	uint32_t del[3] = { 2, 3, 5 };
+	unsigned int n, i, j;
+	bool killed = true;
+
+	for (n = 1; killed && n <= CRASH_ROUNDS_MAX; n++) {
+		struct mailbox *box;
+		struct uid_array gone = { 0 };
+		char name[32];
+		uint64_t m0;
+		int ret;
+
+		snprintf(name, sizeof(name), "Crash%u", n);
+		assert_int_equal(store_mailbox_create(t->account, name,
+						      t->format, NULL), 0);
+		store_mailbox_close(&t->box);
+		assert_int_equal(store_mailbox_open(t->account, name, &t->box),
+				 0);
+		append_n(t, 5);
+		assert_int_equal(store_mailbox_update_flags(t->box, del, 3,
+			STORE_FLAGS_ADD, STORE_FLAG_DELETED, NULL, 0, NULL), 0);
+		m0 = modseq_now(t);
+		killed = crash_child(t->st.base, name, n);
+		/* a fresh handle repairs what the crash left */
+		assert_int_equal(store_mailbox_open(t->account, name, &box), 0);
+		ret = store_mailbox_expunged_since(box, m0, &gone);
+		assert_true(ret >= 0);
+		for (i = 1; i <= 5; i++) {
+			if (store_mailbox_seq(box, i) != 0)
+				continue;
+			assert_true(i == 2 || i == 3 || i == 5);
+			for (j = 0; ret == 1 && j < gone.count; j++) {
+				if (gone.uids[j] == i)
+					break;
+			}
+			if (ret == 1 && j == gone.count)
+				fail_msg("crash at write %u: UID %u gone, not "
+					 "in the history", n, i);
+		}
+		uid_array_free(&gone);
+		store_mailbox_close(&box);
+	}
+	/* the last run was not killed: every crash point was tried (the
+	   expunge makes several writes: history, info, index, files) */
+	assert_false(killed);
+	assert_true(n > 6);
+}
+
 static void
 test_object_ids(void **state)
 {
@@ -358,7 +475,7 @@ test_object_ids(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 #define BOTH(name) \
 	cmocka_unit_test_setup_teardown(name, setup_mbox, teardown), \
@@ -371,10 +488,13 @@ main(void)
 		BOTH(test_removed_behind_our_back),
 		BOTH(test_failed_write_keeps_message),
 		BOTH(test_compaction),
+		BOTH(test_crash_never_loses_an_expunge),
 		BOTH(test_object_ids),
 	};
 #undef BOTH
 
+	if (argc == 4 && strcmp(argv[1], "--child-expunge") == 0)
+		return child_expunge(argv[2], argv[3]);
 	log_init("test-mailbox-expunged", LOG_LEVEL_ERROR);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
