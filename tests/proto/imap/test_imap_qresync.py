@@ -8,6 +8,7 @@ reset expunge history; MAILBOXID, EMAILID, THREADID, SAVEDATE and the
 SAVED* search keys."""
 import os
 import re
+import smtplib
 import time
 
 import pytest
@@ -150,17 +151,20 @@ def test_resync_after_other_session(imap):
         imap, f"{uv} {ms}"))[3])
 
 
-def test_resync_after_cli_and_move(imap):
+def test_resync_after_cli_lmtp_and_move(imap):
     uv, ms = setup_box(imap, 5)
     imap.commune.ok("mailbox", "create", "alice", "Other")
     imap.commune.ok("message", "flag", "alice", "INBOX", "1", "+\\Deleted")
     imap.commune.ok("message", "expunge", "alice", "INBOX")
     imap.commune.ok("message", "move", "alice", "INBOX", "5", "Other")
     other_session(imap, "UID MOVE 3 Other")
-    new_uid = deliver(imap.commune, "alice", message("late"))
+    # delivered over LMTP meanwhile: a FETCH, not a VANISHED
+    with smtplib.LMTP("127.0.0.1", imap.ports["lmtp"], timeout=30) as l:
+        l.sendmail("a@example.net", ["alice"], message("late"))
     lines = resync(imap, f"{uv} {ms}")
     assert vanished_earlier(lines) == {1, 3, 5}
-    assert set(fetched(lines)) == {new_uid}
+    assert set(fetched(lines)) == {6}
+    assert "* 3 EXISTS" in lines
 
 
 def test_stale_uidvalidity(imap):
