@@ -6,8 +6,8 @@
  *
  * Each account is one quota root, named "" (as in RFC 9208's
  * examples), holding every mailbox of the account. Its resources are
- * STORAGE (RFC 9208 §5.1: units of 1024 octets, rounded down, as
- * Dovecot does) and MESSAGE (§5.2); a resource without a limit is not
+ * STORAGE (RFC 9208 §5.1: units of 1024 octets; usage rounded up and
+ * limits down, as Dovecot does) and MESSAGE (§5.2); a resource without a limit is not
  * listed, and an account with no limit at all has no quota root.
  * Limits are the administrator's (`commune account quota`), so SETQUOTA
  * is refused with NO [NOPERM] and QUOTASET is not announced.
@@ -48,6 +48,13 @@ quota_has_limit(const struct store_quota *quota)
 		quota->message_limit != STORE_QUOTA_UNLIMITED;
 }
 
+/* Bytes in KiB, a part counting as a whole one. */
+static uint64_t
+kib_up(uint64_t bytes)
+{
+	return bytes / 1024 + (bytes % 1024 != 0);
+}
+
 /* "* QUOTA "" (STORAGE used limit MESSAGE used limit)\r\n" */
 static void
 quota_response(buf_t *out, const struct store_quota *quota)
@@ -57,7 +64,7 @@ quota_response(buf_t *out, const struct store_quota *quota)
 	buf_append_str(out, "* QUOTA " QUOTA_ROOT " (");
 	if (quota->storage_limit != STORE_QUOTA_UNLIMITED) {
 		buf_printf(out, "STORAGE %llu %llu",
-			   (unsigned long long)(quota->storage_used / 1024),
+			   (unsigned long long)kib_up(quota->storage_used),
 			   (unsigned long long)(quota->storage_limit / 1024));
 		sep = " ";
 	}
@@ -88,7 +95,7 @@ imap_quota_deleted_storage(struct imap_conn *conn, const char *name,
 
 	if (store_quota_deleted_bytes(conn->account, name, &bytes) < 0)
 		return -1;
-	*kib_r = bytes / 1024;
+	*kib_r = kib_up(bytes);
 	return 0;
 }
 

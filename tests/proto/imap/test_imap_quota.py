@@ -21,6 +21,10 @@ def quota_of(lines):
             for i in range(0, len(words), 3)}
 
 
+def kib(n):
+    return (n + 1023) // 1024
+
+
 def cli_quota(commune, account):
     """{storage|messages: (used, limit or None)} from the CLI."""
     out = {}
@@ -72,9 +76,9 @@ def test_getquota_reports_usage(imap, accounts):
     lines = c.cmd("A", "GETQUOTAROOT Archive")
     assert lines[0] == '* QUOTAROOT "Archive" ""'
     q = quota_of(lines)
-    # STORAGE in units of 1024 octets (RFC 9208 §5.1); every mailbox
-    # of the account counts
-    assert q["STORAGE"] == (cli["storage"][0] // 1024, 1024)
+    # STORAGE in units of 1024 octets (RFC 9208 §5.1), a part counting
+    # as a whole (as Dovecot); every mailbox of the account counts
+    assert q["STORAGE"] == (kib(cli["storage"][0]), 1024)
     assert cli["storage"][0] > 8000
     assert q["MESSAGE"] == (3, 10)
     lines = c.cmd("B", 'GETQUOTA ""')
@@ -124,7 +128,7 @@ def test_storage_limit_and_expunge_frees(imap, accounts):
     lines = append(c, "A2", big)
     assert lines[-1].startswith("A2 NO [OVERQUOTA]"), lines
     used, limit = quota_of(lines)["STORAGE"]
-    assert limit == 10 and used == len(big) // 1024
+    assert limit == 10 and used == kib(len(big))
     assert messages(c) == 1
     # STATUS DELETED and DELETED-STORAGE: what an expunge would free
     assert c.cmd("S", "SELECT INBOX")[-1].startswith("S OK")
@@ -132,7 +136,7 @@ def test_storage_limit_and_expunge_frees(imap, accounts):
     lines = c.cmd("T", "STATUS INBOX (DELETED DELETED-STORAGE SIZE)")
     assert lines[0] == ('* STATUS "INBOX" (DELETED 1 '
                         f"SIZE {len(big)} "
-                        f"DELETED-STORAGE {len(big) // 1024})"), lines
+                        f"DELETED-STORAGE {kib(len(big))})"), lines
     assert c.cmd("X", "EXPUNGE")[-1].startswith("X OK")
     lines = c.cmd("T2", "STATUS INBOX (DELETED-STORAGE)")
     assert lines[0] == '* STATUS "INBOX" (DELETED-STORAGE 0)'
@@ -191,3 +195,93 @@ def test_single_mailbox_account(imap, accounts):
     assert lines[0] == '* QUOTAROOT "INBOX" ""'
     assert quota_of(lines) == {"MESSAGE": (1, 1)}
     c.close()
+
+
+DOVECOT_QUOTA = """
+mail_plugins = $mail_plugins quota
+protocol imap {
+  mail_plugins = $mail_plugins imap_quota
+}
+plugin {
+  quota = count:User quota
+  quota_rule = *:storage=10K:messages=3
+  quota_vsizes = yes
+}
+"""
+
+
+def sized(subject, size):
+    """A CRLF message of exactly size bytes."""
+    head = message(subject, "")
+    return head + b"x" * (size - len(head) - 2) + b"\r\n"
+
+
+def outcome(lines):
+    """A tagged reply reduced to its status and response code, and the
+    resources of the QUOTA responses (the root names differ: Dovecot
+    calls its root "User quota")."""
+    tagged = lines[-1].split(" ", 1)[1]
+    status = " ".join(tagged.split()[:2]) if tagged.startswith("NO [") \
+        else tagged.split()[0]
+    quotas = [re.sub(r'^\* QUOTA (""|"[^"]*") ', "", l)
+              for l in lines if l.startswith("* QUOTA ")]
+    return status, quotas
+
+
+def test_against_dovecot(imap, accounts, monkeypatch):
+    """The same answers as a private Debian Dovecot with the count quota
+    backend and the same limits (10 KiB, 3 messages): which APPENDs and
+    COPYs fit (a message that fills the limit exactly does, one byte
+    more does not), the usage GETQUOTAROOT reports, and room again after
+    EXPUNGE."""
+    import dovecot_oracle
+
+    monkeypatch.setattr(dovecot_oracle, "CONF", dovecot_oracle.CONF +
+                        DOVECOT_QUOTA.replace("{", "{{")
+                        .replace("}", "}}"))
+    accounts.ok("account", "quota", "alice", "--storage", "10K",
+                "--messages", "3")
+    steps = [("append", sized("a", 4000)), ("append", sized("b", 4000)),
+             ("append", sized("c", 2241)), ("quota", None),
+             ("append", sized("d", 2240)), ("quota", None),
+             ("append", sized("e", 10)), ("copy", "1"),
+             ("delete", "1"), ("quota", None), ("append", sized("f", 10)),
+             ("append", sized("g", 4001)), ("quota", None)]
+
+    def run(c):
+        got = []
+        assert c.cmd("c", "CREATE Other")[-1].startswith("c OK")
+        assert c.cmd("s", "SELECT INBOX")[-1].startswith("s OK")
+        for i, (what, arg) in enumerate(steps):
+            tag = f"T{i}"
+            if what == "append":
+                lines = append(c, tag, arg)
+            elif what == "copy":
+                lines = c.cmd(tag, f"COPY {arg} Other")
+            elif what == "delete":
+                assert c.cmd("d", f"STORE {arg} +FLAGS.SILENT (\\Deleted)"
+                             )[-1].startswith("d OK")
+                lines = c.cmd(tag, "EXPUNGE")
+            else:
+                lines = c.cmd(tag, "GETQUOTAROOT INBOX")
+            status, quotas = outcome(lines)
+            if what != "quota":
+                quotas = []     # Dovecot sends no QUOTA with its NO
+            got.append((what, status, quotas))
+        return got
+
+    with dovecot_oracle.Dovecot() as dv:
+        class Peer:
+            def connect(self, proto, timeout=30):
+                return dv.connect(timeout)
+        theirs = Raw(Peer())
+        theirs.login(dovecot_oracle.USER, dovecot_oracle.PASSWORD)
+        expected = run(theirs)
+        theirs.close()
+    ours = Raw(imap)
+    ours.login()
+    got = run(ours)
+    ours.close()
+    assert got == expected
+    # and the answers are the interesting ones
+    assert [s for _, s, _ in got if s != "OK"] == ["NO [OVERQUOTA]"] * 4
