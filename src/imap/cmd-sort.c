@@ -447,14 +447,26 @@ append_esort(struct imap_conn *conn, const struct sort_ctx *ctx,
 }
 
 static void
-save_result(struct imap_conn *conn, const struct sort_msg *msgs,
-	    unsigned int count)
+save_result(struct imap_conn *conn, const struct sort_ctx *ctx,
+	    const struct sort_msg *msgs, unsigned int count)
 {
 	struct uid_array saved = { 0 };
 	unsigned int i;
 
-	for (i = 0; i < count; i++)
-		uid_array_add(&saved, msgs[i].uid);
+	if ((ctx->ret & (RET_COUNT | RET_ALL)) == 0 &&
+	    (ctx->ret & (RET_MIN | RET_MAX)) != 0) {
+		/* RFC 5182 §2.1: SAVE with MIN and/or MAX alone keeps only
+		   those (the first and last in sort order, RFC 5267) */
+		if (count > 0 && (ctx->ret & RET_MIN) != 0)
+			uid_array_add(&saved, msgs[0].uid);
+		if (count > 1 && (ctx->ret & RET_MAX) != 0)
+			uid_array_add(&saved, msgs[count - 1].uid);
+		if (count == 1 && (ctx->ret & RET_MIN) == 0)
+			uid_array_add(&saved, msgs[0].uid);
+	} else {
+		for (i = 0; i < count; i++)
+			uid_array_add(&saved, msgs[i].uid);
+	}
 	if (saved.count > 0)
 		qsort(saved.uids, saved.count, sizeof(uint32_t), imap_uid_cmp);
 	uid_array_free(&conn->searchres);
@@ -484,7 +496,7 @@ sort_run(struct imap_conn *conn)
 			highest = msgs[i].modseq;
 	}
 	if ((ctx->ret & RET_SAVE) != 0)
-		save_result(conn, msgs, count);
+		save_result(conn, ctx, msgs, count);
 	if (ctx->ret == RET_SAVE) {
 		/* RFC 5182 §2.4: SAVE alone answers nothing untagged */
 	} else if (ctx->esort) {

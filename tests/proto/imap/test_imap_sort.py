@@ -305,6 +305,16 @@ def test_sort_save_and_modseq(imap):
     lines = c.cmd("b", "SEARCH $")
     want = untagged(m, "SEARCH", "SUBJECT", "hello")
     assert lines[0] == "* SEARCH " + want.decode(), (lines, want)
+    # SAVE with MIN/MAX alone keeps those (RFC 5182 §2.1), in sort order
+    order = untagged(m, "SORT", "(REVERSE SIZE)", "UTF-8", "ALL").split()
+    uids = {int(n) for n in (order[0], order[-1])}
+    lines = c.cmd("d", "SORT RETURN (SAVE MIN MAX) (REVERSE SIZE) UTF-8 ALL")
+    assert lines[0].startswith("* ESEARCH"), lines
+    lines = c.cmd("e", "UID SEARCH $")
+    assert {int(n) for n in lines[0].split()[2:]} == uids, (lines, order)
+    lines = c.cmd("f", "SORT RETURN (SAVE MAX) (REVERSE SIZE) UTF-8 ALL")
+    lines = c.cmd("g", "UID SEARCH $")
+    assert lines[0] == f"* SEARCH {int(order[-1])}", (lines, order)
     lines = c.cmd("c", "SORT (ARRIVAL) UTF-8 MODSEQ 1")
     assert re.fullmatch(r"\* SORT [0-9 ]+ \(MODSEQ \d+\)", lines[0]), lines
     c.close()
