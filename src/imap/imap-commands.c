@@ -342,6 +342,8 @@ static void
 unauthenticate_run(struct imap_conn *conn)
 {
 	store_mailbox_close(&conn->box);
+	store_account_close(&conn->box_account);
+	conn->box_rights = 0;
 	i_free(conn->uids);
 	conn->uid_count = 0;
 	uid_array_free(&conn->searchres);
@@ -356,6 +358,8 @@ unauthenticate_run(struct imap_conn *conn)
 static void
 unauthenticate_done(struct imap_conn *conn)
 {
+	/* NOTIFY watches belong to the user who set them */
+	imap_notify_deinit(conn);
 	log_info("imap(%u): %s: %s logged out (UNAUTHENTICATE)", conn->id,
 		 conn->peer, conn->user);
 	i_free(conn->user);
