@@ -469,3 +469,18 @@ def test_sort_thread_after_expunge_elsewhere(imap, accounts, fmt):
     assert a.sort("(SUBJECT)", "UTF-8", "ALL")[1] == [b"1 2"]
     a.logout()
     b.logout()
+
+
+def test_esort_save_like_dovecot(pair):
+    """RETURN (SAVE ...) leaves the same "$" as in Dovecot: only the
+    first/last in sort order with MIN/MAX alone (RFC 5182 §2.1)."""
+    for ret in ("(SAVE MIN)", "(SAVE MAX)", "(SAVE MIN MAX)",
+                "(SAVE MIN COUNT)", "(SAVE ALL)"):
+        saved = []
+        for m in pair:
+            data = untagged(m, "SORT", "RETURN", ret, "(REVERSE SIZE)",
+                            "UTF-8", "SUBJECT", "o")
+            typ, found = m.uid("SEARCH", "$")
+            assert typ == "OK", found
+            saved.append((esearch_items(data), found))
+        assert saved[0] == saved[1], (ret, saved)
