@@ -284,3 +284,60 @@ def test_unauthenticate_ends_notify(imap, accounts):
     deliver(accounts, "alice", message("unheard"))
     quiet(a)
     assert a.cmd("n", "NOOP") == ["n OK NOOP completed."]
+
+
+def _status_items(lines, name):
+    return [status_of(l, name) for l in lines
+            if status_of(l, name) is not None]
+
+
+def test_status_notifications_like_dovecot(imap, accounts):
+    """The same NOTIFY dialogue against Debian's Dovecot: the same
+    STATUS items with the same counts (RFC 5465 §5.1-§5.3)."""
+    from dovecot_oracle import Dovecot, USER, PASSWORD
+    d = Dovecot().start()
+    try:
+        pairs = []
+        for a_sock, b_sock, login in (
+                (imap.connect("imap"), imap.connect("imap"),
+                 "LOGIN alice pw"),
+                (d.connect(), d.connect(), f"LOGIN {USER} {PASSWORD}")):
+            a, b = Raw(None, sock=a_sock), Raw(None, sock=b_sock)
+            for c in (a, b):
+                assert c.cmd("l", login)[-1].startswith("l OK")
+            assert b.cmd("c", "CREATE Work")[-1].startswith("c OK")
+            a.cmd("e", "ENABLE CONDSTORE")
+            first = a.cmd("1", "NOTIFY SET STATUS (personal (MessageNew "
+                          "MessageExpunge FlagChange))")
+            assert first[-1].startswith("1 OK"), first
+            got = [_status_items(first, "Work")]
+            b.cmd("2", "APPEND Work (\\Seen) {5+}\r\nhi\r\n\r\n")
+            got.append(_status_items(
+                expect(a, lambda l: status_of(l, "Work") is not None),
+                "Work"))
+            b.cmd("3", "APPEND Work {5+}\r\nho\r\n\r\n")
+            got.append(_status_items(
+                expect(a, lambda l: status_of(l, "Work") is not None),
+                "Work"))
+            b.cmd("s", "SELECT Work")
+            b.cmd("4", "STORE 1 +FLAGS (\\Deleted)")
+            b.cmd("5", "EXPUNGE")
+            got.append(_status_items(
+                expect(a, lambda l: status_of(l, "Work") is not None and
+                       status_of(l, "Work")["MESSAGES"] == 1), "Work")[-1:])
+            pairs.append(got)
+            for c in (a, b):
+                c.close()
+        ours, theirs = pairs
+        # Dovecot adds UIDVALIDITY only to its first report of a
+        # mailbox; we always do. The rest is the same.
+        assert len(ours) == len(theirs)
+        for mine, dove in zip(ours, theirs):
+            assert len(mine) == len(dove) == 1, (ours, theirs)
+            s, t = mine[0], dove[0]
+            assert set(t) - {"UIDVALIDITY"} <= set(s) <= set(t) | {
+                "UIDVALIDITY"}, (ours, theirs)
+            for key in ("MESSAGES", "UIDNEXT", "UNSEEN"):
+                assert s[key] == t[key], (ours, theirs)
+    finally:
+        d.stop()
