@@ -17,6 +17,7 @@
 #include "mailbox-private.h"
 #include "log.h"
 #include "vfs.h"
+#include "store-acl.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1122,6 +1123,23 @@ subscription_update_cb(struct dict_value *info, void *context)
 	return 0;
 }
 
+/* Like name_prepare; other users' mailboxes ("~user/box", RFC 4314 §4:
+   SUBSCRIBE needs no right) may be subscribed too. */
+static int
+subscription_name_prepare(const char *name, char **norm_r)
+{
+	char *user, *box;
+
+	if (name[0] != '~')
+		return name_prepare(name, norm_r);
+	if (store_shared_name_split(name, &user, &box) == -1)
+		return -1;
+	*norm_r = i_strdup_printf("~%s/%s", user, box);
+	free(user);
+	free(box);
+	return 0;
+}
+
 static int
 subscription_update(struct account *account, const char *name, bool add)
 {
@@ -1129,7 +1147,7 @@ subscription_update(struct account *account, const char *name, bool add)
 	char *norm;
 	int ret;
 
-	if (name_prepare(name, &norm) == -1)
+	if (subscription_name_prepare(name, &norm) == -1)
 		return -1;
 	ctx.name = norm;
 	ctx.add = add;

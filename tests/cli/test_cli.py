@@ -319,6 +319,9 @@ def test_bad_names_change_nothing(commune, base, tmp_path, john):
                      ("deliver", john, "--mailbox", bad),
                      ("import", john, bad, str(mbox_file)),
                      ("export", john, bad, str(tmp_path / "out.mbox"))]:
+            if bad.startswith("~") and args[1] in ("subscribe",
+                                                   "unsubscribe"):
+                continue    # other users' mailboxes may be subscribed
             p = commune.run(*args, input=msg())
             assert p.returncode == EXIT_FAIL, (args, p.stderr)
             assert p.stderr.startswith(b"commune: "), args

@@ -377,3 +377,60 @@ def test_hostile_shared_names(srv):
         p = srv.commune.run("check", acct)
         assert p.returncode == 0, p.stdout + p.stderr
     assert tagged(r.cmd("N", "NOOP")).startswith("OK")
+
+
+def test_subscribe_shared(srv):
+    """SUBSCRIBE needs no right (RFC 4314 §4); LSUB shows the name."""
+    grant(srv, "lr")
+    r = raw(srv, OTHER)
+    assert tagged(r.cmd("S", f"SUBSCRIBE {SHARED}")).startswith("OK")
+    assert tagged(r.cmd("S", f"SUBSCRIBE ~{OWNER}/inbox")).startswith("OK")
+    lines = r.cmd("L", 'LSUB "" "*"')
+    assert f'* LSUB () "/" "{SHARED}"' in lines, lines
+    assert f'* LSUB () "/" "~{OWNER}/INBOX"' in lines, lines
+    lines = r.cmd("L", 'LIST (SUBSCRIBED) "" "~*"')
+    assert f'* LIST (\\Subscribed \\HasNoChildren) "/" "{SHARED}"' \
+        in lines, lines
+    assert srv.commune.ok("mailbox", "subscriptions", OTHER) == \
+        f"~{OWNER}/INBOX\n{SHARED}\n"
+    assert tagged(r.cmd("U", f"UNSUBSCRIBE {SHARED}")).startswith("OK")
+    for name in ("~alice/../x", "~/x", "~alice"):
+        assert tagged(r.cmd("S", f"SUBSCRIBE {name}")).startswith("NO")
+    assert srv.commune.ok("mailbox", "subscriptions", OTHER) == \
+        f"~{OWNER}/INBOX\n"
+
+
+def test_concurrent_owner_and_sharer(srv):
+    """Owner and sharer append to and flag one mailbox at once: the
+    owner's account lock keeps them apart."""
+    import threading
+    grant(srv, "lrswite")
+    errors = []
+
+    def worker(user, name, tag):
+        try:
+            r = raw(srv, user)
+            for i in range(15):
+                lines = r.cmd("A", f"APPEND {name} (\\Seen) {{8+}}\r\n"
+                                   f"{tag}-{i:04d}\r\n")
+                assert tagged(lines).startswith("OK [APPENDUID"), lines
+            r.cmd("S", f"SELECT {name}")
+            lines = r.cmd("T", "STORE 1:* +FLAGS.SILENT ($" + tag + ")")
+            assert tagged(lines).startswith("OK"), lines
+            r.cmd("Z", "LOGOUT")
+        except Exception as e:      # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=a) for a in
+               ((OWNER, BOX, "own"), (OTHER, SHARED, "oth"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert not any(t.is_alive() for t in threads)
+    r = raw(srv, OTHER)
+    lines = r.cmd("S", f"EXAMINE {SHARED}")
+    assert "* 32 EXISTS" in lines, lines
+    p = srv.commune.run("check", OWNER)
+    assert p.returncode == 0, p.stdout + p.stderr
