@@ -506,11 +506,11 @@ imap_status_append(struct imap_conn *conn, buf_t *out, const char *name,
 		store_mailbox_status(box.account, box.name, &st);
 	if (ret == 0)
 		store_mailbox_id(box.account, st.uidvalidity, mailboxid);
+	if (ret == 0 && (items & STATUS_DELETED_STORAGE) != 0)
+		ret = imap_quota_deleted_storage(box.account, box.name,
+						 &deleted_kib);
 	imap_acl_box_deinit(conn, &box);
 	if (ret < 0)
-		return -1;
-	if ((items & STATUS_DELETED_STORAGE) != 0 &&
-	    imap_quota_deleted_storage(conn, name, &deleted_kib) < 0)
 		return -1;
 	buf_append_str(out, "* STATUS ");
 	imap_mailbox_name_out(conn, out, name);

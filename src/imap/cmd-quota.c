@@ -88,12 +88,12 @@ imap_quota_append_untagged(struct imap_conn *conn, buf_t *out)
 }
 
 int
-imap_quota_deleted_storage(struct imap_conn *conn, const char *name,
+imap_quota_deleted_storage(struct account *account, const char *name,
 			   uint64_t *kib_r)
 {
 	uint64_t bytes;
 
-	if (store_quota_deleted_bytes(conn->account, name, &bytes) < 0)
+	if (store_quota_deleted_bytes(account, name, &bytes) < 0)
 		return -1;
 	*kib_r = kib_up(bytes);
 	return 0;

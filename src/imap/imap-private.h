@@ -457,8 +457,9 @@ void cmd_setquota(struct imap_conn *conn);
 /* Worker: the untagged QUOTA response of the account (nothing when it
    has no limit), sent with NO [OVERQUOTA]. */
 void imap_quota_append_untagged(struct imap_conn *conn, buf_t *out);
-/* Worker: STATUS DELETED-STORAGE of mailbox name (KiB); 0 or -1. */
-int imap_quota_deleted_storage(struct imap_conn *conn, const char *name,
+/* Worker: STATUS DELETED-STORAGE of mailbox name of account (KiB);
+   0 or -1. */
+int imap_quota_deleted_storage(struct account *account, const char *name,
 			       uint64_t *kib_r);
 
 /* cmd-metadata.c: GETMETADATA, SETMETADATA (RFC 5464). */

@@ -434,3 +434,19 @@ def test_concurrent_owner_and_sharer(srv):
     assert "* 32 EXISTS" in lines, lines
     p = srv.commune.run("check", OWNER)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_status_items_of_shared(srv):
+    """STATUS MAILBOXID and DELETED-STORAGE are the owner's mailbox's."""
+    grant(srv, "lr")
+    o = raw(srv, OWNER)
+    o.cmd("S", f"SELECT {BOX}")
+    o.cmd("T", "STORE 1 +FLAGS.SILENT (\\Deleted)")
+    items = "(MESSAGES MAILBOXID DELETED-STORAGE)"
+    own = o.cmd("S", f"STATUS {BOX} {items}")[0]
+    r = raw(srv, OTHER)
+    lines = r.cmd("S", f"STATUS {SHARED} {items}")
+    assert tagged(lines).startswith("OK"), lines
+    assert lines[0].split(" (", 1)[1] == own.split(" (", 1)[1], \
+        (lines, own)
+    assert re.search(r"DELETED-STORAGE [1-9]", own), own
