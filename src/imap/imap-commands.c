@@ -73,7 +73,7 @@ imap_capability_append(struct imap_conn *conn, buf_t *out)
 	buf_append_str(out, " ACL RIGHTS=texk");
 	if (conn->state != IMAP_STATE_NOT_AUTHENTICATED)
 		return;
-	if (!conn->tls && conn->server->set.tls != NULL)
+	if (!conn->tls && conn->server->set.tls != NULL && conn->zs == NULL)
 		buf_append_str(out, " STARTTLS");
 	if (!imap_conn_plaintext_ok(conn))
 		buf_append_str(out, " LOGINDISABLED");
@@ -223,6 +223,13 @@ cmd_starttls(struct imap_conn *conn)
 {
 	if (conn->tls) {
 		imap_conn_bad(conn, "TLS is already active.");
+		return;
+	}
+	if (conn->zs != NULL) {
+		/* after UNAUTHENTICATE: TLS would go under the deflate
+		   stream, which RFC 4978 §3 does not allow */
+		imap_conn_bad(conn, "STARTTLS is not possible after "
+			      "COMPRESS.");
 		return;
 	}
 	if (conn->server->set.tls == NULL) {

@@ -349,3 +349,19 @@ def test_like_dovecot(imap, accounts, monkeypatch):
         d.stop()
     assert results[0] == results[1] == [
         "OK", "OK", True, "OK", "NO [COMPRESSIONACTIVE]", "OK"], results
+
+
+def test_no_starttls_after_compress(serve, accounts, tls_base):
+    """UNAUTHENTICATE (RFC 8437) leaves COMPRESS on; TLS cannot then go
+    under the deflate stream (RFC 4978 §3)."""
+    srv = serve(["imap"], "--allow-plaintext-auth")
+    raw = Raw(srv)
+    assert "STARTTLS" in raw.greeting
+    raw.login()
+    z = ZRaw(raw)
+    assert z.cmd("u", "UNAUTHENTICATE")[-1].startswith("u OK")
+    assert "STARTTLS" not in z.cmd("c", "CAPABILITY")[0]
+    assert z.cmd("t", "STARTTLS") == [
+        "t BAD STARTTLS is not possible after COMPRESS."]
+    assert z.cmd("l", "LOGIN alice pw")[-1].startswith("l OK")
+    assert z.cmd("n", "NOOP") == ["n OK NOOP completed."]
