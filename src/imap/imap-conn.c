@@ -78,12 +78,17 @@ conn_add_line(struct imap_conn *conn, const char *prefix, const char *fmt,
 }
 
 static void
+conn_zflush(struct imap_conn *conn)
+{
+	if (conn->bev != NULL && conn->zs != NULL)
+		imap_compress_flush(conn->zs,
+				    bufferevent_get_output(conn->bev));
+}
+
+static void
 zflush_cb(evutil_socket_t fd, short what, void *context)
 {
-	struct imap_conn *conn = context;
-
-	if (conn->bev != NULL && conn->zs != NULL)
-		imap_compress_flush(conn->zs, bufferevent_get_output(conn->bev));
+	conn_zflush(context);
 }
 
 void
@@ -189,8 +194,7 @@ conn_try_free(struct imap_conn *conn)
 		}
 		return;
 	}
-	if (conn->bev != NULL && conn->zs != NULL)
-		imap_compress_flush(conn->zs, bufferevent_get_output(conn->bev));
+	conn_zflush(conn);
 	if (conn->bev != NULL && conn_output_len(conn) > 0)
 		return;
 	imap_conn_destroy(&conn);

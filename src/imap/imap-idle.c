@@ -199,10 +199,33 @@ idle_check(struct imap_conn *conn)
 	check_submit(conn, true);
 }
 
+/* Outside IDLE, NOTIFY's watch on the selected mailbox follows SELECT,
+   CLOSE and NOTIFY SET. */
+static void
+selected_watch_update(struct imap_conn *conn)
+{
+	const char *path;
+	bool delayed;
+
+	if (conn->input == IMAP_INPUT_IDLE)
+		return;         /* IDLE keeps its own */
+	if (!watches_selected(conn, &delayed)) {
+		idle_unwatch(conn);
+		return;
+	}
+	path = store_mailbox_watch_path(conn->box);
+	if (conn->idle_path != NULL && strcmp(conn->idle_path, path) == 0)
+		return;
+	idle_unwatch(conn);
+	idle_watch(conn);
+	/* a change between the last sync and the new watch */
+	imap_notify_set_dirty(conn, false, true);
+}
+
 void
 imap_conn_notify_kick(struct imap_conn *conn)
 {
-	bool delayed, selected;
+	bool selected;
 
 	if (conn->notify == NULL || conn->closing || conn->waiting ||
 	    conn->idle_check_running || conn->input == IMAP_INPUT_SASL ||
@@ -220,16 +243,7 @@ imap_conn_notify_kick(struct imap_conn *conn)
 	if (evbuffer_get_length(bufferevent_get_output(conn->bev)) >
 	    IMAP_OUTPUT_MAX)
 		return;
-	/* the selected mailbox's watch follows SELECT */
-	if (watches_selected(conn, &delayed) && conn->input !=
-	    IMAP_INPUT_IDLE && (conn->idle_path == NULL ||
-	    strcmp(conn->idle_path, store_mailbox_watch_path(conn->box)) != 0)) {
-		idle_unwatch(conn);
-		idle_watch(conn);
-		imap_notify_set_dirty(conn, false, true);
-	} else if (conn->box == NULL && conn->input != IMAP_INPUT_IDLE) {
-		idle_unwatch(conn);
-	}
+	selected_watch_update(conn);
 	if (!imap_notify_pending(conn))
 		return;
 	selected = imap_notify_take_selected(conn);

@@ -341,3 +341,20 @@ def test_status_notifications_like_dovecot(imap, accounts):
                 assert s[key] == t[key], (ours, theirs)
     finally:
         d.stop()
+
+
+def test_selected_watch_follows_select(imap, accounts):
+    accounts.ok("mailbox", "create", "alice", "Work")
+    a = session(imap)
+    a.cmd("s", "SELECT INBOX")
+    assert a.cmd("1", "NOTIFY SET (selected (MessageNew MessageExpunge))"
+                 )[-1] == "1 OK NOTIFY completed."
+    assert a.cmd("w", "SELECT Work")[-1].startswith("w OK")
+    deliver(accounts, "alice", message("inbox: not selected any more"))
+    quiet(a)
+    b = session(imap)
+    b.cmd("x", "APPEND Work {5+}\r\nhi\r\n\r\n")
+    expect(a, "* 1 EXISTS")
+    assert a.cmd("c", "CLOSE")[-1].startswith("c OK")
+    b.cmd("y", "APPEND Work {5+}\r\nhi\r\n\r\n")
+    quiet(a)
