@@ -52,6 +52,12 @@ test_keys(void **state)
 			"\xcf\x83\xce\xbf\xcf\x86\xce\xaf\xce\xb1");
 	/* fullwidth forms (NFKD) */
 	assert_same_key("\xef\xbd\x81\xef\xbd\x82", "AB");
+	/* ASCII runs and non-ASCII runs are mapped apart: the same */
+	assert_same_key("x\xc3\xa9y\xcc\x81z", "X\xc3\x89Y\xcc\x81Z");
+	key("\xef\xac\x81", &k);        /* U+FB01 has no titlecase */
+	assert_int_equal(k.len, 2);
+	assert_memory_equal(k.data, "fi", 2);
+	buf_deinit(&k);
 	/* invalid UTF-8 becomes U+FFFD, no crash */
 	assert_same_key("\xff", "\xef\xbf\xbd");
 	assert_same_key("", "");
