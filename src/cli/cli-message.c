@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cli-message.c: `commune message list|show|flag|copy|move|expunge`.
- * `list` reads only the start of each message (up to
- * CLI_LIST_HEADER_MAX bytes) for its Subject. In cli, above store; the
- * Subject decoding is mime's.
+ * `list` takes each Subject from the store's header cache (filled from
+ * the messages the first time). In cli, above store; the Subject
+ * decoding is mime's.
  */
 #include "cli-private.h"
 #include "cli-flags.h"
@@ -15,8 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* How much of a message `message list` reads looking for Subject. */
-#define CLI_LIST_HEADER_MAX (256 * 1024)
 /* Retries of `message flag` when another process changes the message
    between our read of its flags and our conditional store. */
 #define CLI_FLAG_RETRIES 10
@@ -53,38 +51,6 @@ find_msg(struct mailbox *box, uint32_t uid)
 		return NULL;
 	}
 	return &store_mailbox_msgs(box)[seq - 1];
-}
-
-/* Reads up to CLI_LIST_HEADER_MAX bytes of the message's start. */
-static int
-read_head(struct mailbox *box, const struct store_msg *msg, buf_t *out)
-{
-	uint64_t size;
-	off_t offset;
-	ssize_t ret;
-	size_t want;
-	int fd;
-
-	buf_reset(out);
-	ret = store_mailbox_msg_fd(box, msg->uid, &fd, &offset, &size);
-	if (ret == 0)
-		return store_mailbox_msg_read(box, msg->uid, out);
-	if (ret < 0)
-		return -1;
-	want = size < CLI_LIST_HEADER_MAX ? size : CLI_LIST_HEADER_MAX;
-	buf_reserve(out, want);
-	while (out->len < want) {
-		ret = pread(fd, out->data + out->len, want - out->len,
-			    offset + (off_t)out->len);
-		if (ret == -1 && errno == EINTR)
-			continue;
-		if (ret <= 0)
-			break;
-		out->len += (size_t)ret;
-	}
-	out->data[out->len] = '\0';
-	close(fd);
-	return 0;
 }
 
 static void
@@ -135,7 +101,8 @@ cmd_list(struct cli_ctx *ctx)
 			   (unsigned long long)msgs[i].size);
 		append_date(&line, msgs[i].internal_date);
 		buf_append_c(&line, '\t');
-		if (read_head(box, &msgs[i], &head) == -1)
+		buf_reset(&head);
+		if (store_mailbox_msg_cached_header(box, &msgs[i], &head) < 0)
 			ret = cli_store_error();
 		else
 			append_subject(&line, &head);

@@ -434,6 +434,8 @@ struct mailbox {
 	uint64_t view_modify_generation;
 	/* messages kept in the view by MAILBOX_SYNC_FLAG_NO_EXPUNGES */
 	unsigned int view_expunged;
+	/* the header cache (mailbox-cache.c), once used */
+	struct mailbox_cache *cache;
 	int view_fd;            /* mbox: the file the view's offsets are in */
 	uint64_t view_ino;
 	bool view_opened;       /* false: a deliver-only handle */
@@ -459,6 +461,11 @@ int mailbox_view_open_file(struct mailbox *box);
 int mailbox_alloc(struct account *account, const char *name,
 		  struct mailbox **box_r);
 void mailbox_free(struct mailbox **box);
+
+/* mailbox-cache.c: writes the header cache's pending records; frees it
+   (after a flush). */
+void mailbox_cache_flush(struct mailbox *box);
+void mailbox_cache_free(struct mailbox *box);
 
 /*
  * Locking. mailbox_lock takes the account lock and brings box->hdr (and

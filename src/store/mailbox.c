@@ -54,6 +54,7 @@ mailbox_free(struct mailbox **_box)
 	if (box == NULL)
 		return;
 	*_box = NULL;
+	mailbox_cache_free(box);
 	if (box->view_fd != -1)
 		close(box->view_fd);
 	if (box->index_fd != -1)

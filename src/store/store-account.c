@@ -16,6 +16,7 @@
  * docs/architecture.md.
  */
 #include "store-private.h"
+#include "mailbox-private.h"
 #include "log.h"
 #include "vfs.h"
 
@@ -623,6 +624,17 @@ account_single_cleanup(struct account *account, enum mailbox_format format)
 	path = account_mailbox_index_path(account, "INBOX", format);
 	(void)vfs_unlink(path);
 	free(path);
+	path = account_mailbox_path(account, "INBOX", format);
+	{
+		char *side = expunge_log_path(path);
+
+		(void)vfs_unlink(side);
+		free(side);
+		side = i_strdup_printf("%s.cache", path);
+		(void)vfs_unlink(side);
+		free(side);
+	}
+	free(path);
 	(void)vfs_unlink(account->info_path);
 	(void)vfs_unlink(account->lock_path);
 	(void)vfs_unlink(account->settings_path);
@@ -705,19 +717,24 @@ store_account_create(struct store *store, const char *name,
 /* ---- delete and rename ---- */
 
 /* The files of a single-mailbox account at base, settings last so the
-   account stays whole until its last step. */
+   account stays whole until its last step: the mailbox, its index,
+   expunge history and header cache, account.info, lock, settings. */
+#define SINGLE_ACCOUNT_FILES 7
 static unsigned int
-single_account_files(struct account *account, char *files[5])
+single_account_files(struct account *account,
+		     char *files[SINGLE_ACCOUNT_FILES])
 {
 	enum mailbox_format format = account->type == ACCOUNT_TYPE_MDIR ?
 		MAILBOX_FORMAT_MDIR : MAILBOX_FORMAT_MBOX;
 
 	files[0] = account_mailbox_path(account, "INBOX", format);
 	files[1] = account_mailbox_index_path(account, "INBOX", format);
-	files[2] = i_strdup(account->info_path);
-	files[3] = i_strdup(account->lock_path);
-	files[4] = i_strdup(account->settings_path);
-	return 5;
+	files[2] = expunge_log_path(files[0]);
+	files[3] = i_strdup_printf("%s.cache", files[0]);
+	files[4] = i_strdup(account->info_path);
+	files[5] = i_strdup(account->lock_path);
+	files[6] = i_strdup(account->settings_path);
+	return SINGLE_ACCOUNT_FILES;
 }
 
 /*
@@ -733,7 +750,7 @@ static int
 account_delete_files(struct account *account, const char *dir)
 {
 	struct store_renames renames;
-	char *files[5];
+	char *files[SINGLE_ACCOUNT_FILES];
 	unsigned int i, count;
 	int ret = -1;
 
@@ -810,7 +827,7 @@ account_rename_files(struct account *account, struct account *target,
 		     const char *old_dir, const char *new_dir)
 {
 	struct store_renames renames;
-	char *from[5], *to[5];
+	char *from[SINGLE_ACCOUNT_FILES], *to[SINGLE_ACCOUNT_FILES];
 	unsigned int i, count;
 	int ret;
 

@@ -106,6 +106,18 @@ history_path(struct account *account, const char *name,
 	return ret;
 }
 
+/* The header cache beside a mailbox (mailbox-cache.c). Caller frees. */
+static char *
+cache_path(struct account *account, const char *name,
+	   enum mailbox_format format)
+{
+	char *path = account_mailbox_path(account, name, format);
+	char *ret = i_strdup_printf("%s.cache", path);
+
+	free(path);
+	return ret;
+}
+
 /* The hierarchy directory of name in a multi account. Caller frees. */
 static char *
 hierarchy_path(struct account *account, const char *norm)
@@ -723,6 +735,12 @@ delete_mailbox(struct account *account, const char *norm,
 		store_clear_error();
 	}
 	free(idx);
+	idx = cache_path(account, norm, format);
+	if (vfs_unlink(idx) == -1 && errno != ENOENT) {
+		store_set_syscall_error("unlink", idx);
+		store_clear_error();
+	}
+	free(idx);
 out:
 	store_renames_free(&renames);
 	free(path);
@@ -822,6 +840,9 @@ rename_files(struct rename_ctx *ctx, struct store_renames *renames)
 			history_path(account, ctx->old_name, ctx->format),
 			history_path(account, ctx->new_name, ctx->format),
 			true);
+		store_renames_add(renames,
+			cache_path(account, ctx->old_name, ctx->format),
+			cache_path(account, ctx->new_name, ctx->format), true);
 	}
 	from = hierarchy_path(account, ctx->old_name);
 	to = hierarchy_path(account, ctx->new_name);

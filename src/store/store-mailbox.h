@@ -189,6 +189,15 @@ int store_mailbox_msg_read(struct mailbox *box, uint32_t uid, buf_t *out);
    store_mailbox_msg_read); -1 on error. */
 int store_mailbox_msg_fd(struct mailbox *box, uint32_t uid, int *fd_r,
 			 off_t *offset_r, uint64_t *size_r);
+/*
+ * Appends msg's header fields that ENVELOPE, SORT and THREAD use (Date,
+ * Subject, From, Sender, Reply-To, To, Cc, Bcc, In-Reply-To, Message-ID,
+ * References), raw as "Name:value\r\n" each, in message order, from the
+ * mailbox's header cache, or read from the message (and cached).
+ * msg is from store_mailbox_msgs(). 0 ok, -1 error.
+ */
+int store_mailbox_msg_cached_header(struct mailbox *box,
+				    const struct store_msg *msg, buf_t *out);
 
 struct store_append {
 	const unsigned char *data;

@@ -140,7 +140,7 @@ int store_mkdir(const char *path);
  * before. An undo that fails is logged and leaves the state a crash at
  * that point would leave (see the callers for what the next open does).
  */
-#define STORE_RENAMES_MAX 6
+#define STORE_RENAMES_MAX 8
 struct store_renames {
 	unsigned int count;
 	struct {

@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mailbox-cache.c: the header cache beside a mailbox (NAME.mbox.cache,
+ * NAME.mdir.cache). For each message it keeps the raw header fields that
+ * listings, ENVELOPE, SORT, THREAD and header searches read, so those do
+ * not open and parse every message: a .mdir listing otherwise opens one
+ * file per message. Layout in docs/storage-format.md, "Header cache".
+ *
+ * Only a cache. Messages never change, so a record, once checksummed,
+ * stays true for its UID under its UIDVALIDITY. Writers append records
+ * with O_APPEND without any lock (several sessions may fill it at once;
+ * a duplicate is harmless); readers check every record and stop at the
+ * first bad one. A torn or damaged file, or one that holds mostly
+ * expunged messages, is rewritten whole (temp file + rename) by the next
+ * writer. The file is never truncated in place, so a mapping of it stays
+ * readable. Nothing here is fsynced: losing it costs time, not mail.
+ */
+#include "mailbox-private.h"
+#include "log.h"
+#include "mime-header.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define CACHE_MAGIC 0x48434d43u         /* "CMCH" */
+#define CACHE_VERSION 1u
+#define CACHE_HDR_SIZE 16u
+#define CACHE_REC_HDR 12u
+/* A message whose cached fields are longer is not cached (read each
+   time): such headers are rare and would bloat every reader's work. */
+#define CACHE_VALUE_MAX (64u * 1024u)
+/* Header bytes read from a message to find the fields. */
+#define CACHE_HEAD_MAX (256u * 1024u)
+#define CACHE_READ_CHUNK (16u * 1024u)
+/* A bigger file is ignored and rewritten. */
+#define CACHE_FILE_MAX (1024u * 1024u * 1024u)
+/* Pending records are written once they reach this size. */
+#define CACHE_FLUSH_BYTES (8u * 1024u * 1024u)
+
+/* The fields kept: ENVELOPE's (RFC 3501 §7.4.2) and References. */
+static const char *const cache_fields[] = {
+	"Date", "Subject", "From", "Sender", "Reply-To", "To", "Cc", "Bcc",
+	"In-Reply-To", "Message-ID", "References",
+};
+
+struct cache_ent {
+	uint32_t uid;
+	uint32_t len;
+	size_t off;             /* of the value in the mapping */
+};
+
+struct mailbox_cache {
+	char *path;
+	const unsigned char *map;
+	size_t map_size;
+	uint64_t ino;
+	struct cache_ent *ents;         /* of the mapping, by UID */
+	unsigned int count;
+	/* the file needs rewriting: damaged, foreign or stale */
+	bool rewrite;
+	/* the file's size with what we appended since mapping it */
+	uint64_t seen_size;
+	/* UIDs we appended since mapping it (not in ents) */
+	uint32_t flushed_min, flushed_max;
+	/* records not yet written (CACHE_REC_HDR + value each), and where
+	   their values are in it */
+	buf_t pending;
+	struct cache_ent *pending_ents;
+	unsigned int pending_count, pending_cap;
+	bool pending_sorted;
+};
+
+static void
+put_u32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t
+get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 |
+		(uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The checksum of a record: its UID, length and value. */
+static uint32_t
+rec_crc(uint32_t uid, const unsigned char *value, uint32_t len)
+{
+	unsigned char head[8];
+	uLong crc;
+
+	put_u32(head, uid);
+	put_u32(head + 4, len);
+	crc = crc32(0L, head, sizeof(head));
+	return (uint32_t)crc32(crc, value, len);
+}
+
+static int
+ent_cmp(const void *a, const void *b)
+{
+	const struct cache_ent *x = a, *y = b;
+
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+static void
+cache_unmap(struct mailbox_cache *cache)
+{
+	if (cache->map != NULL)
+		munmap((void *)cache->map, cache->map_size);
+	cache->map = NULL;
+	cache->map_size = 0;
+	free(cache->ents);
+	cache->ents = NULL;
+	cache->count = 0;
+}
+
+/* Reads the records of a mapped file; a bad one ends the list and asks
+   for a rewrite. */
+static void
+cache_parse(struct mailbox_cache *cache, uint32_t uidvalidity)
+{
+	const unsigned char *p = cache->map;
+	size_t pos = CACHE_HDR_SIZE, cap = 0;
+
+	if (cache->map_size < CACHE_HDR_SIZE || get_u32(p) != CACHE_MAGIC ||
+	    get_u32(p + 4) != CACHE_VERSION ||
+	    get_u32(p + 8) != uidvalidity) {
+		cache->rewrite = true;
+		return;
+	}
+	while (pos < cache->map_size) {
+		uint32_t uid, len;
+
+		if (cache->map_size - pos < CACHE_REC_HDR) {
+			cache->rewrite = true;
+			break;
+		}
+		uid = get_u32(p + pos);
+		len = get_u32(p + pos + 4);
+		if (uid == 0 || len > CACHE_VALUE_MAX ||
+		    cache->map_size - pos - CACHE_REC_HDR < len ||
+		    rec_crc(uid, p + pos + CACHE_REC_HDR, len) !=
+		    get_u32(p + pos + 8)) {
+			cache->rewrite = true;
+			break;
+		}
+		if (cache->count == cap) {
+			cap = cap == 0 ? 256 : cap * 2;
+			cache->ents = i_realloc(cache->ents,
+						cap * sizeof(*cache->ents));
+		}
+		cache->ents[cache->count].uid = uid;
+		cache->ents[cache->count].len = len;
+		cache->ents[cache->count].off = pos + CACHE_REC_HDR;
+		cache->count++;
+		pos += CACHE_REC_HDR + len;
+	}
+	/* appended mostly in UID order; sorting makes lookups bsearch */
+	qsort(cache->ents, cache->count, sizeof(*cache->ents), ent_cmp);
+}
+
+/* (Re)maps the file. A missing file is an empty cache. */
+static void
+cache_load(struct mailbox_cache *cache, uint32_t uidvalidity)
+{
+	struct stat st;
+	void *map;
+	int fd;
+
+	cache_unmap(cache);
+	cache->ino = 0;
+	cache->seen_size = 0;
+	cache->flushed_min = cache->flushed_max = 0;
+	cache->rewrite = false;
+	fd = open(cache->path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno != ENOENT)
+			log_warn("%s: open", cache->path);
+		return;
+	}
+	if (fstat(fd, &st) == -1 || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > CACHE_FILE_MAX) {
+		cache->rewrite = true;
+		close(fd);
+		return;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		log_warn("%s: mmap", cache->path);
+		return;
+	}
+	cache->map = map;
+	cache->map_size = (size_t)st.st_size;
+	cache->seen_size = (uint64_t)st.st_size;
+	cache->ino = (uint64_t)st.st_ino;
+	cache_parse(cache, uidvalidity);
+}
+
+/* Whether someone else wrote the file since it was mapped. */
+static bool
+cache_changed(const struct mailbox_cache *cache)
+{
+	struct stat st;
+
+	if (stat(cache->path, &st) == -1)
+		return false;
+	return (uint64_t)st.st_ino != cache->ino ||
+		(uint64_t)st.st_size != cache->seen_size;
+}
+
+static const struct cache_ent *
+ents_find(const struct cache_ent *ents, unsigned int count, bool sorted,
+	  uint32_t uid)
+{
+	struct cache_ent key = { .uid = uid };
+	unsigned int i;
+
+	if (sorted) {
+		return count == 0 ? NULL :
+			bsearch(&key, ents, count, sizeof(key), ent_cmp);
+	}
+	for (i = 0; i < count; i++) {
+		if (ents[i].uid == uid)
+			return &ents[i];
+	}
+	return NULL;
+}
+
+/* The value of uid, from the mapping or the pending records. */
+static bool
+cache_lookup(const struct mailbox_cache *cache, uint32_t uid, buf_t *out)
+{
+	const struct cache_ent *e;
+
+	e = ents_find(cache->ents, cache->count, true, uid);
+	if (e != NULL) {
+		buf_append(out, cache->map + e->off, e->len);
+		return true;
+	}
+	e = ents_find(cache->pending_ents, cache->pending_count,
+		      cache->pending_sorted, uid);
+	if (e != NULL) {
+		buf_append(out, (const unsigned char *)cache->pending.data +
+			   e->off, e->len);
+		return true;
+	}
+	return false;
+}
+
+static bool
+field_cached(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(cache_fields); i++) {
+		if (strcasecmp(name, cache_fields[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Appends the cached fields of the message to out, read from its
+   header (at most CACHE_HEAD_MAX bytes of it). */
+static int
+cache_fields_from_msg(struct mailbox *box, const struct store_msg *msg,
+		      buf_t *out)
+{
+	struct mime_header_parser *parser = mime_header_parser_create();
+	struct mime_header_field field;
+	unsigned char chunk[CACHE_READ_CHUNK];
+	buf_t whole = BUF_INIT;
+	uint64_t size, done = 0;
+	off_t offset;
+	int fd = -1, ret;
+
+	ret = store_mailbox_msg_fd(box, msg->uid, &fd, &offset, &size);
+	if (ret == 0) {
+		/* no zero-copy range: read it all */
+		ret = store_mailbox_msg_read(box, msg->uid, &whole);
+		if (ret == 0 && whole.len > 0)
+			mime_header_parser_feed(parser, whole.data, whole.len);
+		mime_header_parser_feed_eof(parser);
+	}
+	if (ret < 0)
+		goto out;
+	for (;;) {
+		while (mime_header_parser_next(parser, &field) == 1) {
+			if (!field_cached(field.name))
+				continue;
+			buf_printf(out, "%s:", field.name);
+			buf_append(out, field.value, field.value_len);
+			buf_append(out, "\r\n", 2);
+		}
+		if (fd == -1 || mime_header_parser_done(parser))
+			break;
+		if (done >= size || done >= CACHE_HEAD_MAX) {
+			mime_header_parser_feed_eof(parser);
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		{
+			size_t want = size - done < sizeof(chunk) ?
+				(size_t)(size - done) : sizeof(chunk);
+			ssize_t n = pread(fd, chunk, want,
+					  offset + (off_t)done);
+
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				/* shorter than its size: what we have */
+				done = size;
+				continue;
+			}
+			mime_header_parser_feed(parser, chunk, (size_t)n);
+			done += (uint64_t)n;
+		}
+	}
+	ret = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	mime_header_parser_destroy(&parser);
+	buf_deinit(&whole);
+	return ret;
+}
+
+static void
+cache_add_pending(struct mailbox_cache *cache, uint32_t uid,
+		  const unsigned char *value, size_t len)
+{
+	unsigned char head[CACHE_REC_HDR];
+
+	put_u32(head, uid);
+	put_u32(head + 4, (uint32_t)len);
+	put_u32(head + 8, rec_crc(uid, value, (uint32_t)len));
+	buf_append(&cache->pending, head, sizeof(head));
+	if (cache->pending_count == cache->pending_cap) {
+		cache->pending_cap = cache->pending_cap == 0 ? 256 :
+			cache->pending_cap * 2;
+		cache->pending_ents = i_realloc(cache->pending_ents,
+			cache->pending_cap * sizeof(*cache->pending_ents));
+	}
+	if (cache->pending_count == 0)
+		cache->pending_sorted = true;
+	else if (cache->pending_ents[cache->pending_count - 1].uid >= uid)
+		cache->pending_sorted = false;
+	cache->pending_ents[cache->pending_count].uid = uid;
+	cache->pending_ents[cache->pending_count].len = (uint32_t)len;
+	cache->pending_ents[cache->pending_count].off = cache->pending.len;
+	cache->pending_count++;
+	if (len > 0)
+		buf_append(&cache->pending, value, len);
+}
+
+static bool
+write_all(int fd, const unsigned char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		data += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Writes a new file: header, the mapped records of messages still in
+   the mailbox (once each), the pending ones. */
+static void
+cache_rewrite(struct mailbox *box, struct mailbox_cache *cache)
+{
+	const struct store_msg *msgs = store_mailbox_msgs(box);
+	unsigned int i, count = store_mailbox_count(box), j = 0;
+	unsigned char head[CACHE_HDR_SIZE];
+	buf_t out = BUF_INIT;
+	char *tmp;
+	int fd;
+
+	memset(head, 0, sizeof(head));
+	put_u32(head, CACHE_MAGIC);
+	put_u32(head + 4, CACHE_VERSION);
+	put_u32(head + 8, box->view_uidvalidity);
+	buf_append(&out, head, sizeof(head));
+	/* msgs and ents both ascend by UID */
+	for (i = 0; i < count && j < cache->count; i++) {
+		while (j < cache->count && cache->ents[j].uid < msgs[i].uid)
+			j++;
+		if (j < cache->count && cache->ents[j].uid == msgs[i].uid) {
+			const struct cache_ent *e = &cache->ents[j];
+
+			buf_append(&out, cache->map + e->off - CACHE_REC_HDR,
+				   CACHE_REC_HDR + e->len);
+			j++;
+		}
+	}
+	if (cache->pending.len > 0)
+		buf_append(&out, cache->pending.data, cache->pending.len);
+	tmp = i_strdup_printf("%s.%ld.tmp", cache->path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1 || !write_all(fd, out.data, out.len) ||
+	    close(fd) == -1 || rename(tmp, cache->path) == -1) {
+		log_warn("%s: could not write the header cache", tmp);
+		(void)unlink(tmp);
+	}
+	free(tmp);
+	buf_deinit(&out);
+}
+
+void
+mailbox_cache_flush(struct mailbox *box)
+{
+	struct mailbox_cache *cache = box->cache;
+	unsigned int i;
+	bool appended = false;
+	int fd;
+
+	if (cache == NULL || cache->pending_count == 0)
+		return;
+	/* expunged messages' records once they outnumber the live ones */
+	if (cache->count > 2 * store_mailbox_count(box) + 1024)
+		cache->rewrite = true;
+	if (cache->rewrite || cache->map == NULL) {
+		cache_rewrite(box, cache);
+	} else if ((fd = open(cache->path, O_WRONLY | O_APPEND |
+			      O_CLOEXEC)) != -1) {
+		/* one write: concurrent appenders do not interleave */
+		appended = write_all(fd, cache->pending.data,
+				     cache->pending.len);
+		if (!appended)
+			log_warn("%s: write", cache->path);
+		close(fd);
+	}
+	if (appended) {
+		/* not mapped yet: a later miss on one of them remaps */
+		cache->seen_size += cache->pending.len;
+		for (i = 0; i < cache->pending_count; i++) {
+			uint32_t uid = cache->pending_ents[i].uid;
+
+			if (cache->flushed_min == 0 || uid < cache->flushed_min)
+				cache->flushed_min = uid;
+			if (uid > cache->flushed_max)
+				cache->flushed_max = uid;
+		}
+	}
+	buf_reset(&cache->pending);
+	cache->pending_count = 0;
+	if (!appended)
+		cache_load(cache, box->view_uidvalidity);
+}
+
+void
+mailbox_cache_free(struct mailbox *box)
+{
+	struct mailbox_cache *cache = box->cache;
+
+	if (cache == NULL)
+		return;
+	mailbox_cache_flush(box);
+	cache_unmap(cache);
+	buf_deinit(&cache->pending);
+	free(cache->pending_ents);
+	free(cache->path);
+	free(cache);
+	box->cache = NULL;
+}
+
+int
+store_mailbox_msg_cached_header(struct mailbox *box,
+				const struct store_msg *msg, buf_t *out)
+{
+	struct mailbox_cache *cache = box->cache;
+	size_t start = out->len;
+
+	if (cache == NULL) {
+		cache = box->cache = i_malloc(sizeof(*cache));
+		cache->path = i_strdup_printf("%s.cache", box->path);
+		cache_load(cache, box->view_uidvalidity);
+	}
+	if (cache_lookup(cache, msg->uid, out))
+		return 0;
+	if ((msg->uid >= cache->flushed_min && msg->uid <= cache->flushed_max) ||
+	    cache_changed(cache)) {
+		/* we wrote it earlier, or another session may have */
+		mailbox_cache_flush(box);
+		cache_load(cache, box->view_uidvalidity);
+		if (cache_lookup(cache, msg->uid, out))
+			return 0;
+	}
+	if (cache_fields_from_msg(box, msg, out) < 0)
+		return -1;
+	if (out->len - start <= CACHE_VALUE_MAX) {
+		cache_add_pending(cache, msg->uid, out->len == start ? NULL :
+				  (const unsigned char *)out->data + start,
+				  out->len - start);
+		if (cache->pending.len >= CACHE_FLUSH_BYTES)
+			mailbox_cache_flush(box);
+	}
+	return 0;
+}
