@@ -126,3 +126,21 @@ def test_replace_rev2_and_literal8(imap, accounts):
     assert lines[-1] == "r OK REPLACE completed.", lines
     assert c.cmd("f", "FETCH 1 (UID RFC822.SIZE)")[0] == \
         f"* 1 FETCH (UID 2 RFC822.SIZE {len(msg)})"
+
+
+def test_replace_over_quota_changes_nothing(imap, accounts):
+    """The new message must be stored before the old one goes, so a
+    mailbox at its message limit refuses REPLACE with [OVERQUOTA] and
+    keeps the old message (RFC 8508 §3.4: nothing happens on error)."""
+    c = selected(imap, accounts)
+    accounts.ok("account", "quota", "alice", "--messages", "3")
+    lines = replace(c, "q", "2 INBOX", message("new2"))
+    assert lines[-1].startswith("q NO [OVERQUOTA]"), lines
+    assert not any("EXPUNGE" in x or "APPENDUID" in x for x in lines)
+    lines = c.cmd("h", "FETCH 1:* (UID FLAGS)")
+    assert lines[:-1] == ["* 1 FETCH (UID 1 FLAGS ())",
+                          "* 2 FETCH (UID 2 FLAGS ())",
+                          "* 3 FETCH (UID 3 FLAGS ())"]
+    accounts.ok("account", "quota", "alice", "--messages", "4")
+    lines = replace(c, "r", "2 INBOX", message("new2"))
+    assert lines[-1] == "r OK REPLACE completed.", lines
