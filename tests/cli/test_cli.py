@@ -91,7 +91,7 @@ FAMILIES = {
     "domain": ["create", "delete", "list", "main"],
     "account": ["create", "list", "delete", "rename", "password", "show"],
     "mailbox": ["create", "list", "rename", "delete", "class", "subscribe",
-                "unsubscribe", "subscriptions"],
+                "unsubscribe", "subscriptions", "acl"],
     "message": ["list", "show", "flag", "copy", "move", "expunge"],
     "deliver": [None], "import": [None], "export": [None], "check": [None],
     "reindex": [None],
