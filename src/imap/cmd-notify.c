@@ -95,6 +95,10 @@ struct imap_notify {
 	bool rewatch;
 	int *drop_wds;
 	unsigned int drop_count;
+	/* The watches held, for the loop thread alone (other sessions ask
+	   while a job may be rebuilding boxes[]). */
+	int *live_wds;
+	unsigned int live_count;
 };
 
 /* ---- helpers ---- */
@@ -157,6 +161,7 @@ notify_destroy(struct imap_notify **_notify)
 	boxes_free(notify);
 	meta_free(&notify->server_meta);
 	free(notify->drop_wds);
+	free(notify->live_wds);
 	names_free(&notify->names, &notify->name_count);
 	names_free(&notify->subs, &notify->sub_count);
 	free(notify->user);
@@ -892,6 +897,34 @@ imap_notify_mark_all(struct imap_conn *conn)
 		conn->notify->boxes[i].dirty = true;
 }
 
+static void
+live_add(struct imap_notify *notify, int wd)
+{
+	unsigned int i;
+
+	for (i = 0; i < notify->live_count; i++) {
+		if (notify->live_wds[i] == wd)
+			return;
+	}
+	notify->live_wds = i_realloc(notify->live_wds, sizeof(int) *
+				     (notify->live_count + 1));
+	notify->live_wds[notify->live_count++] = wd;
+}
+
+static void
+live_remove(struct imap_notify *notify, int wd)
+{
+	unsigned int i;
+
+	for (i = 0; i < notify->live_count; i++) {
+		if (notify->live_wds[i] == wd) {
+			notify->live_wds[i] =
+				notify->live_wds[--notify->live_count];
+			return;
+		}
+	}
+}
+
 bool
 imap_notify_wd_event(struct imap_conn *conn, int wd, bool ignored)
 {
@@ -911,6 +944,8 @@ imap_notify_wd_event(struct imap_conn *conn, int wd, bool ignored)
 		}
 		found = true;
 	}
+	if (found && ignored)
+		live_remove(notify, wd);        /* the kernel dropped it */
 	return found;
 }
 
@@ -921,8 +956,8 @@ imap_notify_uses_wd(struct imap_conn *conn, int wd)
 
 	if (conn->notify == NULL)
 		return false;
-	for (i = 0; i < conn->notify->box_count; i++) {
-		if (conn->notify->boxes[i].wd == wd)
+	for (i = 0; i < conn->notify->live_count; i++) {
+		if (conn->notify->live_wds[i] == wd)
 			return true;
 	}
 	return false;
@@ -937,14 +972,19 @@ imap_notify_rewatch(struct imap_conn *conn)
 	if (notify == NULL || !notify->rewatch)
 		return;
 	notify->rewatch = false;
-	for (i = 0; i < notify->drop_count; i++)
+	for (i = 0; i < notify->drop_count; i++) {
+		live_remove(notify, notify->drop_wds[i]);
 		imap_idle_unwatch_wd(conn->server, notify->drop_wds[i]);
+	}
 	i_free(notify->drop_wds);
 	notify->drop_count = 0;
 	for (i = 0; i < notify->box_count; i++) {
-		if (notify->boxes[i].wd == -1 && notify->boxes[i].path != NULL)
-			notify->boxes[i].wd = imap_idle_watch_path(
-				conn->server, notify->boxes[i].path);
+		if (notify->boxes[i].wd != -1 || notify->boxes[i].path == NULL)
+			continue;
+		notify->boxes[i].wd = imap_idle_watch_path(
+			conn->server, notify->boxes[i].path);
+		if (notify->boxes[i].wd != -1)
+			live_add(notify, notify->boxes[i].wd);
 	}
 }
 
@@ -954,17 +994,13 @@ imap_notify_deinit(struct imap_conn *conn)
 {
 	struct imap_notify *notify = conn->notify;
 	unsigned int i;
-	int wd;
 
 	if (notify == NULL)
 		return;
+	/* first, so that this session no longer counts as a user */
 	conn->notify = NULL;
-	for (i = 0; i < notify->box_count; i++) {
-		wd = notify->boxes[i].wd;
-		notify->boxes[i].wd = -1;
-		if (wd != -1)
-			imap_idle_unwatch_wd(conn->server, wd);
-	}
+	for (i = 0; i < notify->live_count; i++)
+		imap_idle_unwatch_wd(conn->server, notify->live_wds[i]);
 	notify_destroy(&notify);
 }
 

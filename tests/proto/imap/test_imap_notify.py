@@ -358,3 +358,20 @@ def test_selected_watch_follows_select(imap, accounts):
     assert a.cmd("c", "CLOSE")[-1].startswith("c OK")
     b.cmd("y", "APPEND Work {5+}\r\nhi\r\n\r\n")
     quiet(a)
+
+
+def test_shared_watches_outlive_one_session(imap, accounts):
+    """Sessions watching the same mailbox share one inotify watch; one
+    leaving (NOTIFY NONE, LOGOUT) must not blind the other."""
+    ask = "NOTIFY SET (inboxes (MessageNew MessageExpunge))"
+    a, b, c = session(imap), session(imap), session(imap)
+    for s in (a, b, c):
+        assert s.cmd("1", ask)[-1] == "1 OK NOTIFY completed."
+    assert b.cmd("2", "NOTIFY NONE") == ["2 OK NOTIFY completed."]
+    c.cmd("3", "LOGOUT")
+    c.close()
+    for n in (1, 2):
+        deliver(accounts, "alice", message(f"m{n}"))
+        lines = expect(a, lambda l: status_of(l, "INBOX") is not None)
+        assert status_of(lines[-1], "INBOX")["MESSAGES"] == n
+    quiet(b, 0.5)
