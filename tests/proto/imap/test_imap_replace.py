@@ -4,6 +4,9 @@ the new message is appended (APPENDUID in an untagged OK) before the
 old one is expunged, into the same or another mailbox; nothing changes
 when the append fails; errors are BAD/NO with the right codes."""
 import re
+import signal
+
+import pytest
 
 from imap_helpers import Raw, client, deliver, message
 
@@ -144,3 +147,83 @@ def test_replace_over_quota_changes_nothing(imap, accounts):
     accounts.ok("account", "quota", "alice", "--messages", "4")
     lines = replace(c, "r", "2 INBOX", message("new2"))
     assert lines[-1] == "r OK REPLACE completed.", lines
+
+
+# ---- crash safety: kill the daemon at every write of a REPLACE ----
+
+CRASH_ROUNDS_MAX = 40
+
+
+def start_server(accounts, tmp_path, name, env=None):
+    """A `commune serve` outside the serve fixture, which would count a
+    killed daemon as a failure."""
+    from proto.conftest import Server
+    try:
+        return Server(accounts.bin, accounts.base, tmp_path / name,
+                      ["imap"], ["--allow-plaintext-auth"], env=env)
+    except AssertionError:
+        return None     # killed before it listened
+
+
+def subjects(srv, user):
+    c = Raw(srv)
+    c.login(user)
+    c.cmd("s", "SELECT INBOX")
+    lines = c.cmd("f", "UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    got = {}
+    for i, line in enumerate(lines):
+        m = re.match(r"\* \d+ FETCH \(UID (\d+) BODY", line)
+        if m:
+            subj = lines[i + 1].split(":", 1)[1].strip()
+            got[subj] = int(m.group(1))
+    c.close()
+    return got
+
+
+@pytest.mark.parametrize("user", ["alice", "carol"])   # mbox, mdir
+def test_replace_survives_a_crash_at_every_write(accounts, tmp_path, user):
+    deliver(accounts, user, message("gen0"))
+    cur = "gen0"
+    for k in range(1, CRASH_ROUNDS_MAX + 1):
+        new = f"gen{k}"
+        srv = start_server(accounts, tmp_path, f"crash-{k}.log",
+                           {"COMMUNE_VFS_CRASH": str(k)})
+        acked = False
+        if srv is not None:
+            try:
+                c = Raw(srv)
+                c.login(user)
+                c.cmd("s", "SELECT INBOX")
+                lines = replace(c, "r", "1 INBOX", message(new), "\\Seen")
+                acked = lines[-1] == "r OK REPLACE completed."
+            except (EOFError, OSError):
+                pass
+            # killed during the command, or by a write of its shutdown
+            code = srv.stop(sig=None if srv.proc.poll() is not None
+                            else signal.SIGTERM)
+            assert code in (0, -signal.SIGKILL), srv.log()
+            survived = code == 0
+            assert not srv.sanitizer_report(), srv.log()
+        else:
+            survived = False
+        check = accounts.run("check", user)
+        assert check.returncode == 0, (k, check.stdout, check.stderr)
+        srv = start_server(accounts, tmp_path, f"after-{k}.log")
+        got = subjects(srv, user)
+        # never neither; nothing else; an OK means it is done
+        assert set(got) in ({cur}, {new}, {cur, new}), (k, got)
+        if acked:
+            assert set(got) == {new}, (k, got)
+        if cur in got and new in got:
+            c = Raw(srv)
+            c.login(user)
+            c.cmd("s", "SELECT INBOX")
+            c.cmd("d", f"UID STORE {got[cur]} +FLAGS.SILENT (\\Deleted)")
+            c.cmd("x", f"UID EXPUNGE {got[cur]}")
+            c.close()
+        if new in got:
+            cur = new
+        srv.assert_clean_exit()
+        if survived and acked:
+            return      # k is past the last write of a REPLACE
+    raise AssertionError("REPLACE never completed without a crash")
