@@ -196,9 +196,9 @@ def test_literals_over_4096(imap):
 def test_namespace(imap):
     c = rev2(imap)
     lines = c.cmd("n", "NAMESPACE")
-    # the personal namespace; others depend on ACL
-    assert lines[0].startswith('* NAMESPACE (("" "/")) '), lines
-    assert lines[1] == "n OK NAMESPACE completed."
+    # RFC 2342 §5: personal "" and other users' "~" (ACL), both "/"
+    assert lines == ['* NAMESPACE (("" "/")) (("~" "/")) NIL',
+                     "n OK NAMESPACE completed."]
 
 
 def test_unauthenticate(imap):
