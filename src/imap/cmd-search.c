@@ -638,6 +638,25 @@ append_esearch(struct imap_conn *conn, const struct search_ctx *ctx,
 	buf_append_str(out, "\r\n");
 }
 
+/* RFC 5182 §2.4: SAVE with MIN and/or MAX but neither ALL nor COUNT
+   keeps only the lowest and/or highest match. */
+static void
+save_min_max(unsigned int ret, struct uid_array *saved)
+{
+	uint32_t lo, hi;
+
+	if ((ret & (RET_MIN | RET_MAX)) == 0 ||
+	    (ret & (RET_ALL | RET_COUNT)) != 0 || saved->count == 0)
+		return;
+	lo = saved->uids[0];
+	hi = saved->uids[saved->count - 1];
+	saved->count = 0;
+	if ((ret & RET_MIN) != 0)
+		uid_array_add(saved, lo);
+	if ((ret & RET_MAX) != 0 && (hi != lo || (ret & RET_MIN) == 0))
+		uid_array_add(saved, hi);
+}
+
 static void
 search_run(struct imap_conn *conn)
 {
@@ -667,6 +686,7 @@ search_run(struct imap_conn *conn)
 		mime_message_free(&sm.mime);
 	}
 	if ((ctx->ret & RET_SAVE) != 0) {
+		save_min_max(ctx->ret, &saved);
 		uid_array_free(&conn->searchres);
 		conn->searchres = saved;
 	}

@@ -76,6 +76,15 @@ def test_search_answers_esearch(imap, accounts):
     assert lines[:-1] == ["* 2 FETCH (UID 2)", "* 3 FETCH (UID 3)"]
     assert c.cmd("g", "SEARCH $ SUBJECT three")[0] == \
         '* ESEARCH (TAG "g") ALL 3'
+    # RFC 5182 §2.4: SAVE with MIN/MAX (no ALL, COUNT) keeps just those
+    assert c.cmd("w", "SEARCH RETURN (SAVE MIN) ALL")[0] == \
+        '* ESEARCH (TAG "w") MIN 1'
+    assert c.cmd("x", "FETCH $ (UID)")[0] == "* 1 FETCH (UID 1)"
+    c.cmd("y", "SEARCH RETURN (SAVE MIN MAX) ALL")
+    lines = c.cmd("z", "FETCH $ (UID)")
+    assert lines[:-1] == ["* 1 FETCH (UID 1)", "* 3 FETCH (UID 3)"]
+    c.cmd("y", "SEARCH RETURN (SAVE MAX COUNT) ALL")
+    assert len(c.cmd("z", "FETCH $ (UID)")) == 4
     # a rev1 session still gets SEARCH
     c1 = Raw(imap)
     c1.login()
