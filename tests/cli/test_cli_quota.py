@@ -18,13 +18,14 @@ def msg(subject, body="body\n"):
 
 def mail_files(base):
     """Mailbox files and settings with their content hashes: not the
-    caches (index, expunge history), which any command may write, nor
-    account.info, whose counters may only grow (docs/architecture.md,
-    "Failed operations change nothing")."""
+    caches (index, expunge history, header cache), which any command
+    may write, nor account.info, whose counters may only grow
+    (docs/architecture.md, "Failed operations change nothing")."""
     out = {}
     for root, _, files in os.walk(base):
         for f in files:
-            if f.endswith((".idx", ".exp", ".lock")) or f == "account.info":
+            if f.endswith((".idx", ".exp", ".cache", ".lock")) or \
+                    f == "account.info":
                 continue
             p = os.path.join(root, f)
             with open(p, "rb") as fh:
