@@ -109,8 +109,11 @@ address_keys(const unsigned char *value, size_t len, char **mailbox_r,
 	buf_t tmp = BUF_INIT;
 
 	/* the first address as ENVELOPE has it: a group's start counts,
-	   its name being the mailbox (as Dovecot does) */
-	addr = value == NULL ? NULL : mime_address_parse(arena, value, len, 0);
+	   its name being the mailbox, and a broken address sorts by the
+	   MISSING_MAILBOX/MISSING_DOMAIN placeholders (as in Dovecot) */
+	addr = value == NULL ? NULL :
+		mime_address_parse(arena, value, len,
+				   MIME_ADDRESS_FILL_MISSING);
 	if (addr != NULL && addr->mailbox != NULL && mailbox_r != NULL)
 		buf_append_str(&tmp, addr->mailbox);
 	if (mailbox_r != NULL)
@@ -119,10 +122,11 @@ address_keys(const unsigned char *value, size_t len, char **mailbox_r,
 		if (addr->name != NULL)
 			mime_header_decode((const unsigned char *)addr->name,
 					   strlen(addr->name), &tmp);
-		if (tmp.len == 0 && addr->mailbox != NULL)
+		if (tmp.len == 0 && addr->mailbox != NULL) {
 			buf_append_str(&tmp, addr->mailbox);
-		if (tmp.len > 0 && addr->domain != NULL)
-			buf_printf(&tmp, "@%s", addr->domain);
+			if (addr->domain != NULL)
+				buf_printf(&tmp, "@%s", addr->domain);
+		}
 	}
 	if (display_r != NULL)
 		*display_r = steal_key(&tmp);
@@ -192,9 +196,13 @@ keys_from_header(struct sort_msg *sm, const buf_t *hdr, unsigned int keys)
 						      &tmp);
 		sm->subject = steal_key(&tmp);
 	}
+	/* RFC 5256 §2.2: the INTERNALDATE when the sent date cannot be
+	   determined; the epoch itself is a mailer's placeholder, not a
+	   date (Dovecot reads it so too) */
 	sm->date = sm->arrival;
 	if ((keys & SORT_KEY_DATE) != 0 && v.has_date &&
-	    mime_date_parse(v.date.value, v.date.value_len, &t, &tz) == 0)
+	    mime_date_parse(v.date.value, v.date.value_len, &t, &tz) == 0 &&
+	    t != 0)
 		sm->date = (int64_t)t;
 	if ((keys & (SORT_KEY_FROM | SORT_KEY_DISPLAYFROM)) != 0)
 		address_keys(v.has_from ? v.from.value : NULL,

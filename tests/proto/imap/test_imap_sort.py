@@ -484,3 +484,77 @@ def test_esort_save_like_dovecot(pair):
             assert typ == "OK", found
             saved.append((esearch_items(data), found))
         assert saved[0] == saved[1], (ret, saved)
+
+
+EDGE_FROMS = ["<>", "undisclosed", "\"\" <empty@x.org>",
+              "=?utf-8?q?=C3=A9mile?= <e@x.org>",
+              "\"Quoted \\\"Name\\\"\" <q@x.org>",
+              "Mixed =?iso-8859-1?q?Caf=E9?= Name <m@x.org>",
+              "a@x.org (Comment Name)", "@nolocal.org", "group: ;",
+              "Z <Z@X.ORG>", "z@x.org", "  ", "x@[127.0.0.1]",
+              "\"a@b\" <c@d>", "=?utf-8?b?5pel5pys?= <jp@x.org>",
+              "grp: m1@x.org, m2@x.org;"]
+EDGE_DATES = ["Mon, 1 Mar 2021 09:00:00 +0000", "1 Mar 2021 09:00 +0100",
+              "Mon, 01 Mar 21 09:00:00 EST", "Mon, 1 Mar 2021 09:00:00",
+              "Monday, March 1 2021", "Mon, 1 Mar 2021 25:00:00 +0000",
+              "Thu, 1 Jan 1970 00:00:00 +0000",
+              "Tue, 1 Jan 2030 00:00:00 -1200",
+              "Mon, 1 Mar 2021 09:00:00 +0000 (UTC)",
+              "Mon,  1 Mar 2021 08:59:59 -0000",
+              "Fri, 31 Dec 9999 23:59:59 +0000"]
+
+
+def test_edge_addresses_and_dates_like_dovecot(imap, dovecot):
+    """Broken and odd addresses (empty, <>, groups, comments, encoded
+    and quoted names) and dates (obsolete zones, two-digit years, out
+    of range, the epoch) sort as in Dovecot."""
+    msgs = []
+    for i in range(len(EDGE_FROMS)):
+        hdr = (f"From: {EDGE_FROMS[i]}\r\n"
+               f"To: {EDGE_FROMS[i * 7 % len(EDGE_FROMS)]}\r\n"
+               f"Cc: {EDGE_FROMS[i * 3 % len(EDGE_FROMS)]}\r\n"
+               f"Subject: s{i % 4}\r\n"
+               f"Date: {EDGE_DATES[i % len(EDGE_DATES)]}\r\n")
+        msgs.append(("01-Mar-2021 10:%02d:00 +0000" % (i % 3),
+                     (hdr + "\r\nbody\r\n").encode()))
+    mc = client(imap)
+    md = dovecot.client()
+    for m in (mc, md):
+        assert m.create("E")[0] == "OK"
+        for date, msg in msgs:
+            assert m.append("E", None, f'"{date}"', msg)[0] == "OK"
+        assert m.select("E")[0] == "OK"
+    try:
+        for key in SORT_KEYS:
+            for crit in (f"({key})", f"(REVERSE {key})"):
+                ours = untagged(mc, "SORT", crit, "UTF-8", "ALL")
+                theirs = untagged(md, "SORT", crit, "UTF-8", "ALL")
+                assert ours == theirs, (crit, ours, theirs)
+        for algo in ("ORDEREDSUBJECT", "REFERENCES"):
+            ours = untagged(mc, "THREAD", algo, "UTF-8", "ALL")
+            theirs = untagged(md, "THREAD", algo, "UTF-8", "ALL")
+            assert ours == theirs, (algo, ours, theirs)
+    finally:
+        mc.logout()
+        md.select("INBOX")
+        md.delete("E")
+        md.logout()
+
+
+def test_sort_where_dovecot_differs(imap):
+    """Where Dovecot 2.3 is not the oracle: a Date before 1970 sorts
+    before later ones (Dovecot keeps dates as unsigned 32-bit and puts
+    them last), and subjects compare by RFC 5051 i;unicode-casemap with
+    NFKD, so U+01C6 (the dz digraph) sorts as "Dz" + caron, before "r"
+    (Dovecot does not decompose it and puts it after every Latin
+    letter)."""
+    m = client(imap)
+    for subj, date in (("r", "Tue, 2 Mar 2021 09:00:00 +0000"),
+                       ("\u01c6", "Sat, 1 Mar 1969 09:00:00 +0000"),
+                       ("s", "Mon, 1 Mar 2021 09:00:00 +0000")):
+        msg = f"Subject: {subj}\r\nDate: {date}\r\n\r\nx\r\n".encode()
+        assert m.append("INBOX", None, None, msg)[0] == "OK"
+    m.select("INBOX")
+    assert m.sort("(DATE)", "UTF-8", "ALL")[1] == [b"2 3 1"]
+    assert m.sort("(SUBJECT)", "UTF-8", "ALL")[1] == [b"2 1 3"]
+    m.logout()
