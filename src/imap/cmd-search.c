@@ -472,13 +472,16 @@ match_body(struct search_msg *sm, const struct search_key *key,
 	return load(sm) && match_parts(sm, sm->mime->root, key, headers);
 }
 
+/* The day of the Date: field in its own zone (RFC 3501 §6.4.4);
+   without a parsable one, the INTERNALDATE's day as SORT takes it
+   (RFC 5256 §2.2), so SEARCH and SORT agree on every message. */
 static int64_t
 sent_day(struct search_msg *sm)
 {
 	buf_t value = BUF_INIT;
 	time_t t;
 	int tz;
-	int64_t day = -1;
+	int64_t day = sm->msg->internal_date / 86400;
 
 	if (load(sm) &&
 	    mime_header_find(sm->data.data, sm->mime->root->header.physical,
@@ -585,11 +588,8 @@ match(struct search_msg *sm, const struct search_key *key)
 				  key->day);
 	case KEY_SENTBEFORE:
 	case KEY_SENTON:
-	case KEY_SENTSINCE: {
-		int64_t day = sent_day(sm);
-
-		return day >= 0 && match_day(key->type, day, key->day);
-	}
+	case KEY_SENTSINCE:
+		return match_day(key->type, sent_day(sm), key->day);
 	case KEY_HEADER:
 		return match_header(sm, key->field, key);
 	case KEY_BODY:
