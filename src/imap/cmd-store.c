@@ -85,6 +85,8 @@ struct store_ctx {
 	const char **keywords;
 	uint64_t unchangedsince;
 	bool has_unchangedsince;
+	/* FLAGS (replace) with only some of the flag rights */
+	bool partial_replace;
 };
 
 static void
@@ -127,8 +129,13 @@ flags_allowed(struct imap_conn *conn, struct store_ctx *ctx)
 		       STORE_ACL_DELETE_MSG)) == (STORE_ACL_SEEN |
 		       STORE_ACL_WRITE | STORE_ACL_DELETE_MSG))
 		return true;
-	if (ctx->mode == STORE_FLAGS_REPLACE)
-		return false;
+	if (ctx->mode == STORE_FLAGS_REPLACE) {
+		/* two store calls: no UNCHANGEDSINCE across them */
+		ctx->partial_replace = !ctx->has_unchangedsince &&
+			(rights & (STORE_ACL_SEEN | STORE_ACL_WRITE |
+				   STORE_ACL_DELETE_MSG)) != 0;
+		return ctx->partial_replace;
+	}
 	if ((rights & STORE_ACL_SEEN) == 0)
 		ctx->flags &= ~STORE_FLAG_SEEN;
 	if ((rights & STORE_ACL_DELETE_MSG) == 0)
@@ -140,6 +147,64 @@ flags_allowed(struct imap_conn *conn, struct store_ctx *ctx)
 		keywords = false;
 	}
 	return ctx->flags != 0 || keywords;
+}
+
+static bool
+keyword_listed(const char *const *keywords, const char *name)
+{
+	for (; keywords != NULL && *keywords != NULL; keywords++) {
+		if (strcasecmp(*keywords, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* RFC 4314 §4: FLAGS (replace) with only some of "s", "w" and "t" sets
+   and clears just the flags those rights cover, as an ADD and then a
+   REMOVE (each durable; the others stay as they are). */
+static int
+replace_partial(struct imap_conn *conn, const struct store_ctx *ctx,
+		const struct uid_array *uids)
+{
+	unsigned int rights = conn->box_rights, i, n = 0;
+	uint32_t allowed = 0;
+	char **others = NULL;
+	int ret = 0;
+
+	if ((rights & STORE_ACL_SEEN) != 0)
+		allowed |= STORE_FLAG_SEEN;
+	if ((rights & STORE_ACL_DELETE_MSG) != 0)
+		allowed |= STORE_FLAG_DELETED;
+	if ((rights & STORE_ACL_WRITE) != 0) {
+		allowed |= STORE_FLAGS_SYSTEM &
+			~(STORE_FLAG_SEEN | STORE_FLAG_DELETED);
+		/* keywords not in the list go; copies, since the ADD
+		   may grow the table */
+		others = i_malloc((store_mailbox_keyword_count(conn->box) +
+				   1) * sizeof(*others));
+		for (i = 0; i < store_mailbox_keyword_count(conn->box); i++) {
+			const char *kw =
+				store_mailbox_keyword_name(conn->box, i);
+
+			if (!keyword_listed(ctx->keywords, kw))
+				others[n++] = i_strdup(kw);
+		}
+	}
+	if ((ctx->flags & allowed) != 0 ||
+	    ((rights & STORE_ACL_WRITE) != 0 && ctx->keywords != NULL &&
+	     ctx->keywords[0] != NULL))
+		ret = store_mailbox_update_flags(conn->box, uids->uids,
+			uids->count, STORE_FLAGS_ADD, ctx->flags & allowed,
+			(rights & STORE_ACL_WRITE) != 0 ? ctx->keywords : NULL,
+			0, NULL);
+	if (ret == 0 && ((allowed & ~ctx->flags) != 0 || n > 0))
+		ret = store_mailbox_update_flags(conn->box, uids->uids,
+			uids->count, STORE_FLAGS_REMOVE, allowed & ~ctx->flags,
+			(const char *const *)others, 0, NULL);
+	for (i = 0; i < n; i++)
+		free(others[i]);
+	free(others);
+	return ret;
 }
 
 static void
@@ -163,8 +228,7 @@ store_run(struct imap_conn *conn)
 		uid_array_free(&uids);
 		return;
 	}
-	/* Without a right the flags it covers stay as they are; FLAGS
-	   (replace) needs all three. */
+	/* Without a right the flags it covers stay as they are. */
 	if (!flags_allowed(conn, ctx)) {
 		imap_job_tagged(conn, "NO [NOPERM] STORE: permission denied");
 		uid_array_free(&uids);
@@ -176,10 +240,13 @@ store_run(struct imap_conn *conn)
 		for (i = 0; i < uids.count; i++)
 			uid_array_add(&failed, uids.uids[i]);
 	} else if (uids.count > 0 &&
-	    store_mailbox_update_flags(conn->box, uids.uids, uids.count,
-				       ctx->mode, ctx->flags,
-				       ctx->keywords, ctx->unchangedsince,
-				       &failed) < 0) {
+		   (ctx->partial_replace ?
+		    replace_partial(conn, ctx, &uids) :
+		    store_mailbox_update_flags(conn->box, uids.uids,
+					       uids.count, ctx->mode,
+					       ctx->flags, ctx->keywords,
+					       ctx->unchangedsince,
+					       &failed)) < 0) {
 		imap_job_store_error(conn, "STORE");
 		uid_array_free(&uids);
 		return;

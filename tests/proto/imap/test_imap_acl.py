@@ -137,6 +137,11 @@ def test_seen_write_delete_expunge(srv):
     assert tagged(r.cmd("T", "STORE 1 -FLAGS (\\Seen $Work)")).startswith(
         "OK")
     assert flags_of(r, 1) == set()
+    # FLAGS (replace) changes only what "s" covers
+    assert tagged(r.cmd("T", "STORE 2 FLAGS (\\Flagged)")).startswith("OK")
+    assert flags_of(r, 2) == set()
+    assert tagged(r.cmd("T", "STORE 2 FLAGS (\\Seen $X)")).startswith("OK")
+    assert flags_of(r, 2) == {"\\Seen"}
     assert tagged(r.cmd("E", "EXPUNGE")).startswith("NO [NOPERM]")
     # "w" without "s": other flags and keywords, and a body fetch leaves
     # \Seen alone
@@ -149,6 +154,15 @@ def test_seen_write_delete_expunge(srv):
     assert flags_of(r, 1) == {"$Work", "\\Flagged"}
     assert tagged(r.cmd("T", "STORE 1 +FLAGS (\\Seen)")).startswith(
         "NO [NOPERM]")
+    # FLAGS (replace) without "s": \Seen of message 2 stays
+    assert tagged(r.cmd("T", "STORE 2 FLAGS ($Y \\Draft)")).startswith(
+        "OK")
+    assert flags_of(r, 2) == {"\\Seen", "$Y", "\\Draft"}
+    assert tagged(r.cmd("T", "STORE 2 FLAGS ()")).startswith("OK")
+    assert flags_of(r, 2) == {"\\Seen"}
+    # no replacing across two store calls with UNCHANGEDSINCE
+    assert tagged(r.cmd("T", "STORE 2 (UNCHANGEDSINCE 99999999999999999) "
+                             "FLAGS ($Z)")).startswith("NO [NOPERM]")
     # "t" and "e": \Deleted and EXPUNGE
     grant(srv, "lrt")
     r.cmd("S", f"SELECT {SHARED}")
