@@ -15,8 +15,9 @@
 #include <strings.h>
 
 /* Message-IDs taken from one References field; the rest is ignored
-   (the last ones are the nearest ancestors, so keep those). */
-#define THREAD_REFERENCES_MAX 256
+   (the last ones are the nearest ancestors, so keep those). Real
+   fields hold a few dozen; Dovecot keeps hundreds. */
+#define THREAD_REFERENCES_MAX 1000
 /* Longest Message-ID used; longer ones count as invalid. */
 #define THREAD_MSGID_MAX 998
 
@@ -34,23 +35,46 @@ struct thread_ctx {
 
 /* ---- Message-IDs ---- */
 
-/* The next "<id-left@id-right>" of a field value at *p (RFC 5322 §3.6.4,
-   leniently: anything without blanks or brackets around an "@"); a
-   malloc'd "<...>" or NULL at the end. */
+/* Where the msg-id that starts at s ("<") ends (its ">"), or NULL with
+   *next_r where to look on: id-left and id-right are read leniently
+   (any run without blanks or brackets), a quoted-string id-left may hold
+   blanks (RFC 5322 §3.6.4 and §4.5.4 obs-id-left). */
+static const char *
+msgid_end(const char *s, const char **next_r)
+{
+	const char *end = s + 1;
+	bool at = false;
+
+	if (*end == '"') {
+		for (end++; *end != '\0' && *end != '"'; end++) {
+			if (*end == '\\' && end[1] != '\0')
+				end++;
+		}
+		if (*end == '\0') {
+			*next_r = s + 1;
+			return NULL;
+		}
+		end++;
+	}
+	for (; *end != '\0' && *end != '>' && *end != '<' && *end != ' ' &&
+	     *end != '\t' && *end != '\r' && *end != '\n'; end++)
+		at = at || *end == '@';
+	if (*end == '>' && at && end - s <= THREAD_MSGID_MAX)
+		return end;
+	*next_r = *end == '\0' ? end : end + (*end != '<');
+	return NULL;
+}
+
+/* The next msg-id of a field value at *p, compared byte for byte
+   (RFC 5256 §2.2 step 1: case-sensitive); a malloc'd "<...>", or NULL
+   when there is none left. */
 static char *
 next_msgid(const char **p)
 {
 	const char *s = *p, *start, *end;
-	bool at;
 
 	while ((start = strchr(s, '<')) != NULL) {
-		at = false;
-		for (end = start + 1; *end != '\0' && *end != '>' &&
-		     *end != '<' && *end != ' ' && *end != '\t' &&
-		     *end != '\r' && *end != '\n'; end++)
-			at = at || *end == '@';
-		s = end;
-		if (*end == '>' && at && end - start <= THREAD_MSGID_MAX) {
+		if ((end = msgid_end(start, &s)) != NULL) {
 			*p = end + 1;
 			return i_strndup(start, (size_t)(end - start + 1));
 		}
@@ -70,6 +94,7 @@ struct msg_ids {
 static void
 msg_ids_parse(const struct sort_msg *sm, struct msg_ids *ids)
 {
+	unsigned int cap = 0, drop, i;
 	const char *p;
 	char *id;
 
@@ -79,15 +104,19 @@ msg_ids_parse(const struct sort_msg *sm, struct msg_ids *ids)
 	}
 	p = sm->references != NULL ? sm->references : "";
 	while ((id = next_msgid(&p)) != NULL) {
-		if (ids->ref_count == THREAD_REFERENCES_MAX) {
-			free(ids->refs[0]);
-			memmove(ids->refs, ids->refs + 1,
-				sizeof(char *) * (ids->ref_count - 1));
-			ids->ref_count--;
+		if (ids->ref_count == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			ids->refs = i_realloc(ids->refs, sizeof(char *) * cap);
 		}
-		ids->refs = i_realloc(ids->refs, sizeof(char *) *
-				      (ids->ref_count + 1));
 		ids->refs[ids->ref_count++] = id;
+	}
+	if (ids->ref_count > THREAD_REFERENCES_MAX) {
+		drop = ids->ref_count - THREAD_REFERENCES_MAX;
+		for (i = 0; i < drop; i++)
+			free(ids->refs[i]);
+		memmove(ids->refs, ids->refs + drop,
+			sizeof(char *) * THREAD_REFERENCES_MAX);
+		ids->ref_count = THREAD_REFERENCES_MAX;
 	}
 	if (ids->ref_count == 0 && sm->in_reply_to != NULL) {
 		p = sm->in_reply_to;

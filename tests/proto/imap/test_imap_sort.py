@@ -558,3 +558,64 @@ def test_sort_where_dovecot_differs(imap):
     assert m.sort("(DATE)", "UTF-8", "ALL")[1] == [b"2 3 1"]
     assert m.sort("(SUBJECT)", "UTF-8", "ALL")[1] == [b"2 1 3"]
     m.logout()
+
+
+# (Message-ID, References, In-Reply-To): quoted and odd IDs, comments
+# and text around them, IDs without "@", self references, repeated
+# references, a References field of 301 IDs, several IDs in Message-ID.
+EDGE_IDS = [
+    ("<a@x>", None, None),
+    ("<b@x>", "<a@x>", None),
+    ("<noat>", "<b@x>", None),
+    ("<c@x>", "<noat>", None),
+    ("<d@x>", None, "<c@x> (John's message of yesterday)"),
+    ("<e@x>", None, "John's message <d@x> and <b@x>"),
+    ("<\"q l\"@x>", "<a@x>", None),
+    ("<f@x>", "<\"q l\"@x>", None),
+    ("<g@x>", "<a@x> (comment) <b@x>", None),
+    ("<h@x>", "<h@x> <a@x>", None),
+    ("<i@x>", "< i2@x >", None),
+    ("<j@x>", "<a@x><b@x>", None),
+    ("<k@x>", "<a@x> <a@x> <b@x>", None),
+    ("<l@x>", " ".join(f"<z{n}@x>" for n in range(300)) + " <a@x>", None),
+    ("<m@x>", "<z299@x>", None),
+    ("<n@x>", "<z0@x>", None),
+    ("<o@x>", "", "<a@x>"),
+    ("<p@x>", "garbage", "<b@x>"),
+    ("<A@X>", "<a@x>", None),
+    ("<r@x> <s@x>", None, "<r@x>"),
+    ("<s@x>", "<r@x>", None),
+    ("", "<a@x>", None),
+    ("<t@x>", "<ghost@x>", "<a@x>"),
+]
+
+
+def test_thread_odd_ids_like_dovecot(imap, dovecot):
+    msgs = []
+    for i, (mid, refs, irt) in enumerate(EDGE_IDS):
+        hdr = (f"Subject: t{i % 3}\r\n"
+               f"Date: Mon, 1 Mar 2021 09:{i:02d}:00 +0000\r\n")
+        if mid:
+            hdr += f"Message-ID: {mid}\r\n"
+        if refs is not None:
+            hdr += f"References: {refs}\r\n"
+        if irt is not None:
+            hdr += f"In-Reply-To: {irt}\r\n"
+        msgs.append((hdr + "\r\nx\r\n").encode())
+    mc = client(imap)
+    md = dovecot.client()
+    for m in (mc, md):
+        assert m.create("T")[0] == "OK"
+        for msg in msgs:
+            assert m.append("T", None, None, msg)[0] == "OK"
+        assert m.select("T")[0] == "OK"
+    try:
+        for algo in ("REFERENCES", "ORDEREDSUBJECT"):
+            ours = untagged(mc, "THREAD", algo, "UTF-8", "ALL")
+            theirs = untagged(md, "THREAD", algo, "UTF-8", "ALL")
+            assert ours == theirs, (algo, ours, theirs)
+    finally:
+        mc.logout()
+        md.select("INBOX")
+        md.delete("T")
+        md.logout()
