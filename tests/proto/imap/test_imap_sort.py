@@ -221,7 +221,7 @@ def test_esort_like_dovecot(pair):
 def test_thread_like_dovecot(pair):
     for algo in ("ORDEREDSUBJECT", "REFERENCES"):
         for search in (("ALL",), ("NOT", "SUBJECT", "loop"),
-                       ("UID", "2:17")):
+                       ("UID", "2:17"), ("SUBJECT", "nothing-matches")):
             ours, theirs = both(pair, "THREAD", algo, "UTF-8", *search)
             assert ours == theirs, (algo, search, ours, theirs)
             ours, theirs = both(pair, "UID THREAD", algo, "UTF-8", *search)
@@ -622,3 +622,16 @@ def test_thread_odd_ids_like_dovecot(imap, dovecot):
         md.select("INBOX")
         md.delete("T")
         md.logout()
+
+
+def test_uid_esort_like_dovecot(pair):
+    mc, md = pair
+    for ret in ("(MIN MAX COUNT ALL)", "()"):
+        ours = untagged(mc, "UID SORT", "RETURN", ret, "(REVERSE DATE)",
+                        "UTF-8", "UID", "3:15")
+        theirs = untagged(md, "UID SORT", "RETURN", ret, "(REVERSE DATE)",
+                          "UTF-8", "UID", "3:15")
+        strip = re.compile(rb'^\(TAG "[^"]*"\) ')
+        assert strip.sub(b"", ours).startswith(b"UID "), ours
+        assert strip.sub(b"", theirs).startswith(b"UID "), theirs
+        assert esearch_items(ours) == esearch_items(theirs), (ours, theirs)
