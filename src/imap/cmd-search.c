@@ -241,6 +241,26 @@ key_text_prepare(struct search_parser *p, struct search_key *key)
 			    strlen(key->str), &key->folded);
 }
 
+/* RFC 7162 §3.1.5: MODSEQ "/flags/<flag>" <priv|shared|all> <n>.
+   One mod-sequence is kept per message, so the entry is checked and
+   ignored, as the RFC asks of such servers. Returns the number's
+   argument, or NULL with p->error set. */
+static const char *
+modseq_entry_skip(struct search_parser *p, const char *entry)
+{
+	const char *type;
+
+	if (strncasecmp(entry, "/flags/", 7) != 0 || entry[7] == '\0' ||
+	    (type = next_astring(p)) == NULL ||
+	    (strcasecmp(type, "priv") != 0 &&
+	     strcasecmp(type, "shared") != 0 &&
+	     strcasecmp(type, "all") != 0)) {
+		p->error = "Invalid MODSEQ entry.";
+		return NULL;
+	}
+	return next_astring(p);
+}
+
 /* Keys taking an argument other than flags. 0 handled, -1 not. */
 static int
 parse_arg_key(struct search_parser *p, const char *name,
@@ -286,6 +306,9 @@ parse_arg_key(struct search_parser *p, const char *name,
 		if (key->type == KEY_MODSEQ)
 			p->modseq = true;
 		if ((s = next_astring(p)) == NULL)
+			return 0;
+		if (key->type == KEY_MODSEQ && (s[0] < '0' || s[0] > '9') &&
+		    (s = modseq_entry_skip(p, s)) == NULL)
 			return 0;
 		key->num = strtoull(s, &end, 10);
 		if (s[0] < '0' || s[0] > '9' || *end != '\0')
