@@ -333,7 +333,15 @@ fetch_one(struct imap_conn *conn, struct fetch_ctx *ctx, uint32_t uid,
 		return 1;
 	if ((conn->enabled & IMAP_ENABLED_CONDSTORE) != 0)
 		items |= F_MODSEQ;
-	if ((items & F_NEEDS_MIME) != 0 || ctx->section_count > 0) {
+	if ((items & F_NEEDS_MIME) == F_ENVELOPE && ctx->section_count == 0) {
+		/* ENVELOPE alone: its fields come from the header cache, so
+		   the message itself is not read */
+		buf_reset(data);
+		if (store_mailbox_msg_cached_header(conn->box, msg, data) < 0)
+			return 0;
+		buf_append(data, "\r\n", 2);
+		mime = mime_message_parse(data->data, data->len);
+	} else if ((items & F_NEEDS_MIME) != 0 || ctx->section_count > 0) {
 		buf_reset(data);
 		if (store_mailbox_msg_read(conn->box, uid, data) < 0)
 			return 0;

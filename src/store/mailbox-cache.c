@@ -42,7 +42,9 @@
 #define CACHE_READ_CHUNK (16u * 1024u)
 /* A bigger file is ignored and rewritten. */
 #define CACHE_FILE_MAX (1024u * 1024u * 1024u)
-/* Pending records are written once they reach this size. */
+/* Pending records are written once there are this many or they are
+   this big, so that a long session shares what it parsed soon. */
+#define CACHE_FLUSH_RECORDS 1024u
 #define CACHE_FLUSH_BYTES (8u * 1024u * 1024u)
 
 /* The fields kept: ENVELOPE's (RFC 3501 §7.4.2) and References. */
@@ -169,7 +171,37 @@ cache_parse(struct mailbox_cache *cache, uint32_t uidvalidity)
 		pos += CACHE_REC_HDR + len;
 	}
 	/* appended mostly in UID order; sorting makes lookups bsearch */
-	qsort(cache->ents, cache->count, sizeof(*cache->ents), ent_cmp);
+	if (cache->count > 1)
+		qsort(cache->ents, cache->count, sizeof(*cache->ents),
+		      ent_cmp);
+}
+
+unsigned int
+mailbox_cache_parse_buf(const unsigned char *data, size_t size,
+			uint32_t uidvalidity, bool *rewrite_r,
+			uint32_t *first_uid_r, uint32_t *last_uid_r)
+{
+	struct mailbox_cache cache;
+	unsigned int i;
+
+	memset(&cache, 0, sizeof(cache));
+	cache.map = data;
+	cache.map_size = size;
+	cache_parse(&cache, uidvalidity);
+	for (i = 0; i < cache.count; i++) {
+		const struct cache_ent *e = &cache.ents[i];
+
+		i_assert(e->off >= CACHE_HDR_SIZE + CACHE_REC_HDR &&
+			 e->off + e->len <= size && e->len <= CACHE_VALUE_MAX);
+		i_assert(i == 0 || cache.ents[i - 1].uid <= e->uid);
+		i_assert(rec_crc(e->uid, data + e->off, e->len) ==
+			 get_u32(data + e->off - 4));
+	}
+	*rewrite_r = cache.rewrite;
+	*first_uid_r = cache.count == 0 ? 0 : cache.ents[0].uid;
+	*last_uid_r = cache.count == 0 ? 0 : cache.ents[cache.count - 1].uid;
+	free(cache.ents);
+	return i;
 }
 
 /* (Re)maps the file. A missing file is an empty cache. */
@@ -511,7 +543,8 @@ store_mailbox_msg_cached_header(struct mailbox *box,
 		cache_add_pending(cache, msg->uid, out->len == start ? NULL :
 				  (const unsigned char *)out->data + start,
 				  out->len - start);
-		if (cache->pending.len >= CACHE_FLUSH_BYTES)
+		if (cache->pending.len >= CACHE_FLUSH_BYTES ||
+		    cache->pending_count >= CACHE_FLUSH_RECORDS)
 			mailbox_cache_flush(box);
 	}
 	return 0;

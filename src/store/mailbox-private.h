@@ -466,6 +466,12 @@ void mailbox_free(struct mailbox **box);
    (after a flush). */
 void mailbox_cache_flush(struct mailbox *box);
 void mailbox_cache_free(struct mailbox *box);
+/* For fuzz-cache: parses data as a header cache file, asserting what a
+   reader relies on; returns how many records it accepts. */
+unsigned int mailbox_cache_parse_buf(const unsigned char *data, size_t size,
+				     uint32_t uidvalidity, bool *rewrite_r,
+				     uint32_t *first_uid_r,
+				     uint32_t *last_uid_r);
 
 /*
  * Locking. mailbox_lock takes the account lock and brings box->hdr (and
