@@ -27,17 +27,19 @@
 /* ---- reading the keys ---- */
 
 /* Where the header block ends in data[0..len) (just past its empty
-   line), or 0 when it has not ended yet. */
+   line), or 0 when it has not ended yet; bytes before from were looked
+   at already. */
 static size_t
 header_end(const unsigned char *data, size_t len, size_t from)
 {
 	size_t i;
 
-	if (from == 0 && len > 0 && data[0] == '\n')
+	if (len > 0 && data[0] == '\n')
 		return 1;
-	if (from == 0 && len > 1 && data[0] == '\r' && data[1] == '\n')
+	if (len > 1 && data[0] == '\r' && data[1] == '\n')
 		return 2;
-	for (i = from > 0 ? from - 1 : 0; i + 1 < len; i++) {
+	/* a line end split over two reads: "\n" | "\r\n" */
+	for (i = from > 2 ? from - 2 : 0; i + 1 < len; i++) {
 		if (data[i] != '\n')
 			continue;
 		if (data[i + 1] == '\n')
