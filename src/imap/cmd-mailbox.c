@@ -83,7 +83,12 @@ imap_mailbox_name_in(struct imap_conn *conn, const char *name)
 	char *utf8 = imap_mailbox_pattern_in(conn, name);
 
 	if (utf8 == NULL) {
-		imap_conn_tagged(conn, "NO [CANNOT] Invalid mailbox name: "
+		/* RFC 6855 §3: names are UTF-8 once UTF8=ACCEPT is on */
+		imap_conn_tagged(conn, (conn->enabled &
+					IMAP_ENABLED_UTF8) != 0 ?
+				 "NO [CANNOT] Invalid mailbox name: "
+				 "not valid UTF-8." :
+				 "NO [CANNOT] Invalid mailbox name: "
 				 "not valid modified UTF-7.");
 		return NULL;
 	}

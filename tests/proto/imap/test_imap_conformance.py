@@ -510,3 +510,117 @@ def test_rfc822_size_is_the_literal_length(pair):
                           rb"\{(\d+)\}\r\n", out[0])
             assert mo and mo.group(1) == mo.group(2), out[0][:80]
             assert int(mo.group(2)) == len(CORPUS[seq - 1][2])
+
+
+# ---- Mailbox semantics (RFC 3501 §6.3.4, §6.3.5; RFC 9051 §5.1) ----
+
+def _status(c, box, items="MESSAGES UIDNEXT UIDVALIDITY"):
+    out = c.ok("s", f"STATUS {box} ({items})")
+    words = re.search(r"\((.*)\)", out[0].decode()).group(1).split()
+    return {words[i]: int(words[i + 1]) for i in range(0, len(words), 2)}
+
+
+def _uids(c):
+    out = c.ok("f", "FETCH 1:* (UID)")
+    return [int(re.search(rb"UID (\d+)", r).group(1)) for r in out
+            if b" FETCH " in r]
+
+
+def test_rename_inbox_moves_messages_and_keeps_uids_sane(imap, accounts):
+    """RENAME INBOX moves every message to the new name and leaves an
+    empty INBOX at once; no UID of the new INBOX can be taken for one
+    of the old messages under the same UIDVALIDITY, and the moved
+    messages keep their flags."""
+    for i in range(3):
+        deliver(accounts, "alice", message(f"m{i}"))
+    c = commune_conn(imap)
+    c.ok("s", "SELECT INBOX")
+    c.ok("f", "STORE 2 +FLAGS (\\Flagged $Work)")
+    c.ok("u", "UNSELECT")
+    before = _status(c, "INBOX")
+    assert before["MESSAGES"] == 3
+    c.ok("r", "RENAME INBOX Archive/2021")
+    after = _status(c, "INBOX")
+    assert after["MESSAGES"] == 0
+    moved = _status(c, "Archive/2021")
+    assert moved["MESSAGES"] == 3
+    c.ok("s", "SELECT Archive/2021")
+    old_uids = _uids(c)
+    assert len(old_uids) == 3
+    assert _search(c, "KEYWORD $Work FLAGGED") == [2]
+    assert _search(c, "SUBJECT m1") == [2]
+    c.ok("u", "UNSELECT")
+    # New mail goes to the new INBOX, with a UID that cannot be taken
+    # for an old message of the same UIDVALIDITY.
+    deliver(accounts, "alice", message("after"))
+    c.ok("s2", "SELECT INBOX")
+    new = _status(c, "INBOX")
+    assert new["MESSAGES"] == 1
+    (uid,) = _uids(c)
+    if new["UIDVALIDITY"] == before["UIDVALIDITY"]:
+        assert uid >= before["UIDNEXT"], (before, new, uid)
+    assert _search(c, "SUBJECT after") == [1]
+    # INBOX is there for LIST and can be renamed again
+    out = c.ok("l", 'LIST "" INBOX')
+    assert out == [b'* LIST (\\HasNoChildren) "/" "INBOX"'], out
+    c.ok("r2", "RENAME INBOX Second")
+    assert _status(c, "Second")["MESSAGES"] == 1
+    assert _status(c, "INBOX")["MESSAGES"] == 0
+    out = c.cmd("d", "DELETE INBOX")
+    assert out[-1].startswith(b"d NO [CANNOT]"), out
+    assert _status(c, "INBOX")["MESSAGES"] == 0
+    c.close()
+
+
+def test_single_mailbox_accounts_hold_inbox_only(imap, accounts):
+    """Single-mailbox accounts list INBOX only; CREATE, RENAME to a new
+    name and DELETE are refused with a clear NO, and INBOX works."""
+    deliver(accounts, "bob", message("for bob"))
+    for user in ("bob", "carol"):
+        c = commune_conn(imap, user)
+        out = c.ok("l", 'LIST "" *')
+        assert out == [b'* LIST (\\HasNoChildren) "/" "INBOX"'], out
+        for cmd in ("CREATE Work", "CREATE Work/Sub", "RENAME INBOX Old",
+                    "DELETE INBOX"):
+            out = c.cmd("x", cmd)
+            assert out[-1].startswith(b"x NO "), (user, cmd, out)
+        out = c.cmd("x", "CREATE Work")
+        assert b"only INBOX" in out[-1], out
+        assert len(c.ok("l2", 'LIST "" *')) == 1
+        c.ok("s", "SELECT INBOX")
+        c.ok("a", "APPEND INBOX {5+}\r\nHi.\r\n")
+        c.close()
+
+
+def test_mailbox_names_utf7_utf8_and_separator(imap):
+    """Modified UTF-7 names (RFC 3501 §5.1.3) round-trip; invalid ones
+    (unterminated, not shortest, ASCII encoded, 8-bit) are refused;
+    after ENABLE UTF8=ACCEPT (RFC 6855 §3) the same mailbox is named in
+    UTF-8, invalid UTF-8 is refused, and a session without it sees
+    the UTF-8 name in modified UTF-7."""
+    c = commune_conn(imap)
+    c.ok("c", 'CREATE "Entw&APw-rfe/&ZeVnLIqe-"')
+    out = c.ok("l", 'LIST "" "Entw&APw-rfe/*"')
+    assert out == [b'* LIST (\\HasNoChildren) "/" "Entw&APw-rfe/&ZeVnLIqe-"']
+    out = c.ok("l", 'LIST "" "Entw&APw-rfe"')
+    assert out == [b'* LIST (\\Noselect \\HasChildren) "/" "Entw&APw-rfe"']
+    for bad in ("A&AOk", "A&AGE-", "&AOk-&AOk-", "&Jjo!", "A&-&"):
+        out = c.cmd("b", f'CREATE "{bad}"')
+        assert out[-1].startswith(b"b NO"), (bad, out)
+    out = c.cmd("b", b'CREATE "Caf\xc3\xa9"')
+    assert out == [b"b NO [CANNOT] Invalid mailbox name: not valid "
+                   b"modified UTF-7."]
+    c.ok("e", "ENABLE UTF8=ACCEPT")
+    out = c.ok("l", 'LIST "" "Entw*"')
+    assert out == ['* LIST (\\Noselect \\HasChildren) "/" "Entw\u00fcrfe"'
+                   .encode(),
+                   '* LIST (\\HasNoChildren) "/" "Entw\u00fcrfe/\u65e5\u672c'
+                   '\u8a9e"'.encode()], out
+    c.ok("c", b'CREATE "Stra\xc3\x9fe"')
+    out = c.cmd("b", b'CREATE "bad \xff\xfe"')
+    assert out == [b"b NO [CANNOT] Invalid mailbox name: not valid UTF-8."]
+    c.close()
+    m = commune_conn(imap)
+    out = m.ok("l", 'LIST "" "Stra*"')
+    assert out == [b'* LIST (\\HasNoChildren) "/" "Stra&AN8-e"'], out
+    m.close()
