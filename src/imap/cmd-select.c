@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cmd-select.c: SELECT and EXAMINE (RFC 3501 §6.3.1-2, with the
- * HIGHESTMODSEQ response code of RFC 7162), CLOSE (expunges silently
- * when read-write, §6.4.2) and UNSELECT (RFC 3691). A SELECT first
- * leaves the mailbox selected before, so a failed SELECT leaves none.
+ * HIGHESTMODSEQ response code of RFC 7162, MAILBOXID of RFC 8474 and the
+ * QRESYNC parameter of RFC 7162 §3.2.5), CLOSE (expunges silently when
+ * read-write, §6.4.2) and UNSELECT (RFC 3691). A SELECT first leaves
+ * the mailbox selected before, so a failed SELECT leaves none.
  * Part of src/imap.
  */
 #include "imap-private.h"
@@ -418,9 +419,10 @@ close_sync_clean(struct imap_conn *conn, const struct uid_array *ours)
 	return clean;
 }
 
-/* RFC 7162 §3.2.5: after ENABLE QRESYNC the tagged OK of CLOSE carries
-   the HIGHESTMODSEQ after its expunges, but only when the client knew
-   every change before them (else resyncing from it would miss some). */
+/* After ENABLE QRESYNC the tagged OK of CLOSE carries the HIGHESTMODSEQ
+   after its expunges (as Dovecot's does), the client's next SELECT
+   (QRESYNC) point; but only when the client knew every change before
+   them, else resyncing from it would miss those. */
 static void
 close_run(struct imap_conn *conn)
 {

@@ -612,11 +612,28 @@ exp_append(const char *path, const struct exp_log *elog, const uint32_t *uids,
  * the two leaves UIDs here that are still in the mailbox, which readers
  * drop, never an expunge the history does not know. A history that is
  * missing, damaged or of an earlier mailbox of the name starts over with
- * the horizon at the mailbox's HIGHESTMODSEQ.
+ * the horizon at the mailbox's HIGHESTMODSEQ (0 when no UID is missing).
  */
+/*
+ * The horizon of a history that starts over, from the mailbox state hdr
+ * (NULL: box's, records loaded) before the expunge: its HIGHESTMODSEQ,
+ * or 0 when every UID below UIDNEXT is still there, as UIDs are never
+ * reused and so nothing was ever expunged.
+ */
+static uint64_t
+fresh_horizon(const struct mailbox *box, const struct index_hdr *hdr)
+{
+	if (hdr != NULL)
+		return hdr->record_count == hdr->uidnext - 1 ? 0 :
+			hdr->highestmodseq;
+	return box->recs_loaded && box->rec_count == box->hdr.uidnext - 1 ?
+		0 : box->hdr.highestmodseq;
+}
+
+/* horizon: of a history that starts over (see below) */
 static int
 log_append(struct mailbox *box, const uint32_t *uids, unsigned int count,
-	   uint64_t modseq, struct expunge_log_undo *undo)
+	   uint64_t modseq, uint64_t horizon, struct expunge_log_undo *undo)
 {
 	char *path = expunge_log_path(box->path);
 	struct exp_log elog;
@@ -633,7 +650,7 @@ log_append(struct mailbox *box, const uint32_t *uids, unsigned int count,
 	if (fresh) {
 		exp_log_free(&elog);
 		elog.uidvalidity = box->hdr.uidvalidity;
-		elog.horizon = box->hdr.highestmodseq;
+		elog.horizon = horizon;
 	}
 	if (count > EXPUNGE_LOG_RECORDS_MAX / 2) {
 		/* too many to list: the horizon covers them (a client
@@ -669,7 +686,8 @@ expunge_log_append(struct mailbox *box, const uint32_t *uids,
 	struct expunge_log_undo undo;
 	int ret;
 
-	ret = log_append(box, uids, count, modseq, &undo);
+	ret = log_append(box, uids, count, modseq, fresh_horizon(box, NULL),
+			 &undo);
 	free(undo.data);
 	return ret;
 }
@@ -738,16 +756,17 @@ vanished_uids(const struct mail_rec *old, unsigned int old_count,
  * After a rebuild (exclusive lock, box->hdr and box->recs the new
  * state): messages of the old records that are gone were removed behind
  * the store's back (or by an expunge already logged) and are logged
- * now; without old records nothing is known and the horizon moves up to
- * the rebuild's MODSEQ. Failing that, the history is removed, which
- * readers take as "nothing known". Logged, never fatal.
+ * now; without old records nothing is known and the horizon of a valid
+ * history moves up to the rebuild's MODSEQ. Failing that, the history is
+ * removed, which readers take as "nothing known". Logged, never fatal.
  */
 void
-expunge_log_rebuilt(struct mailbox *box, const struct mail_rec *old,
-		    unsigned int old_count)
+expunge_log_rebuilt(struct mailbox *box, const struct index_hdr *old_hdr,
+		    const struct mail_rec *old, unsigned int old_count)
 {
 	char *path = expunge_log_path(box->path);
 	struct uid_array gone = { 0 };
+	struct expunge_log_undo undo = { 0 };
 	struct exp_log elog;
 	uint64_t modseq = box->hdr.highestmodseq;
 	int ret;
@@ -756,17 +775,16 @@ expunge_log_rebuilt(struct mailbox *box, const struct mail_rec *old,
 		vanished_uids(old, old_count, box->recs, box->rec_count,
 			      &gone);
 		ret = gone.count == 0 ? 0 :
-			expunge_log_append(box, gone.uids, gone.count, modseq);
+			log_append(box, gone.uids, gone.count, modseq,
+				   fresh_horizon(box, old_hdr), &undo);
+		free(undo.data);
 	} else {
+		/* a missing, damaged or foreign history already means
+		   "nothing known": only a valid one needs the new horizon */
 		ret = exp_load(path, &elog, NULL);
-		if (ret == 0 || (ret == 1 &&
-				 elog.uidvalidity != box->hdr.uidvalidity)) {
-			exp_log_free(&elog);
-			elog.uidvalidity = box->hdr.uidvalidity;
-		}
-		if (ret >= 0) {
-			if (elog.horizon < modseq)
-				elog.horizon = modseq;
+		if (ret == 1 && elog.uidvalidity == box->hdr.uidvalidity &&
+		    elog.horizon < modseq) {
+			elog.horizon = modseq;
 			ret = exp_write(path, &elog, 0, NULL, 0, modseq);
 		}
 		exp_log_free(&elog);
@@ -821,13 +839,19 @@ int
 expunge_log_append_recs(struct mailbox *box, const struct mail_rec *recs,
 			unsigned int count, uint64_t modseq)
 {
-	uint32_t *uids = i_malloc((count + 1) * sizeof(*uids));
+	uint32_t *uids;
 	unsigned int i;
 	int ret;
 
+	if (box->exp_unlogged) {
+		memset(&box->exp_undo, 0, sizeof(box->exp_undo));
+		return 0;
+	}
+	uids = i_malloc((count + 1) * sizeof(*uids));
 	for (i = 0; i < count; i++)
 		uids[i] = recs[i].uid;
-	ret = log_append(box, uids, count, modseq, &box->exp_undo);
+	ret = log_append(box, uids, count, modseq, fresh_horizon(box, NULL),
+			 &box->exp_undo);
 	free(uids);
 	return ret;
 }

@@ -394,9 +394,10 @@ int expunge_log_append_recs(struct mailbox *box, const struct mail_rec *recs,
 			    unsigned int count, uint64_t modseq);
 void expunge_log_end(struct mailbox *box, bool failed);
 /* After a persistent rebuild: logs messages of old (NULL: unknown) that
-   are gone, or moves the horizon up. Never fails (logs). */
-void expunge_log_rebuilt(struct mailbox *box, const struct mail_rec *old,
-			 unsigned int old_count);
+   are gone, or moves the horizon up. old_hdr (may be NULL) is the header
+   the old records are of. Never fails (logs). */
+void expunge_log_rebuilt(struct mailbox *box, const struct index_hdr *old_hdr,
+			 const struct mail_rec *old, unsigned int old_count);
 
 /* ---- struct mailbox ---- */
 
@@ -442,6 +443,10 @@ struct mailbox {
 
 	/* Between expunge_log_append_recs and expunge_log_end. */
 	struct expunge_log_undo exp_undo;
+	/* Set around expunges of messages nobody could have seen (the
+	   copies a failed move takes back under the same lock hold): they
+	   need no expunge history. */
+	bool exp_unlogged;
 
 	/* Between mailbox_keywords_begin and _end: the keyword count
 	   before the first keyword the change added (UINT_MAX: none). */

@@ -650,7 +650,7 @@ rebuild_full(struct mailbox *box, int old_fd, const struct index_hdr *old,
 	if (ret == 0)
 		ret = rebuild_finish(&rb, old);
 	if (ret == 0 && persist)
-		expunge_log_rebuilt(box, rb.old_recs, rb.old_count);
+		expunge_log_rebuilt(box, old, rb.old_recs, rb.old_count);
 	if (rb.mbox_fd != -1)
 		close(rb.mbox_fd);
 	free(rb.old_recs);

@@ -524,9 +524,12 @@ move_undo(struct mailbox *dest, const uint32_t *dest_uids,
 
 	code = store_error(&text);
 	saved = i_strdup(text);
+	/* the lock was held since the copy: nobody saw the copies */
+	dest->exp_unlogged = true;
 	if (move_expunge(dest, dest_uids, count, dest_uids) < 0)
 		log_warnx("%s: a failed move leaves its copies here",
 			  dest->path);
+	dest->exp_unlogged = false;
 	store_set_error(code, "%s", saved);
 	free(saved);
 }
