@@ -624,3 +624,127 @@ def test_mailbox_names_utf7_utf8_and_separator(imap):
     out = m.ok("l", 'LIST "" "Stra*"')
     assert out == [b'* LIST (\\HasNoChildren) "/" "Stra&AN8-e"'], out
     m.close()
+
+
+# ---- Many sessions (RFC 3501 §5.2, §7.4.1; RFC 2177) ----
+
+IDLE_LATENCY = 0.100        # issue 3: within 100 ms during IDLE
+IDLE_SAMPLES = 5
+
+
+def _session(srv):
+    c = Raw(srv)
+    c.login()
+    c.cmd("s", "SELECT INBOX")
+    return c
+
+
+def _wait_line(c, want, timeout=5.0):
+    """Lines until one equals want; the time it came (monotonic)."""
+    c.sock.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = c.line()
+        seen.append(line)
+        if line == want:
+            return time.monotonic()
+        if len(seen) > 100:
+            break
+    raise AssertionError(f"{want!r} not seen: {seen}")
+
+
+def test_idle_latency_under_100ms(imap, accounts):
+    """Each kind of change (another session's STORE, APPEND and
+    EXPUNGE, an LMTP delivery, a CLI delivery) reaches an idling
+    session; the time to its untagged response is measured
+    IDLE_SAMPLES times, from the moment the change is sent (for the
+    CLI, from its exit: the process start is not the server's), and
+    the median must be under 100 ms (the maximum under 1 s on a loaded
+    host)."""
+    deliver(accounts, "alice", message("seed"))
+    a, b = _session(imap), _session(imap)
+    b.send("i IDLE\r\n")
+    assert b.line() == "+ idling"
+    lat = {"store": [], "append": [], "lmtp": [], "cli": [],
+           "expunge": []}
+    n = 1
+    for i in range(IDLE_SAMPLES):
+        flag = "\\Answered" if i % 2 == 0 else ""
+        done = time.monotonic()
+        a.cmd("f", f"STORE 1 FLAGS ({flag})")
+        lat["store"].append(_wait_line(b, f"* 1 FETCH (FLAGS ({flag}))")
+                            - done)
+        done = time.monotonic()
+        a.send(f"a APPEND INBOX {{{len(message('x'))}+}}\r\n")
+        a.send(message("x") + b"\r\n")
+        assert a.until_tagged("a")[-1].startswith("a OK")
+        n += 1
+        lat["append"].append(_wait_line(b, f"* {n} EXISTS") - done)
+        with smtplib.LMTP("127.0.0.1", imap.ports["lmtp"],
+                          timeout=30) as lm:
+            lm.ehlo()
+            done = time.monotonic()
+            lm.sendmail("x@example.net", ["alice"], message("lmtp"))
+        n += 1
+        lat["lmtp"].append(_wait_line(b, f"* {n} EXISTS") - done)
+        deliver(accounts, "alice", message("cli"))
+        done = time.monotonic()
+        n += 1
+        lat["cli"].append(_wait_line(b, f"* {n} EXISTS") - done)
+        a.cmd("n", "NOOP")
+        a.cmd("d", f"STORE {n} +FLAGS.SILENT (\\Deleted)")
+        done = time.monotonic()
+        a.cmd("e", "EXPUNGE")
+        lat["expunge"].append(_wait_line(b, f"* {n} EXPUNGE") - done)
+        n -= 1
+    b.send("DONE\r\n")
+    assert b.until_tagged("i")[-1] == "i OK IDLE terminated."
+    report = {k: f"median {statistics.median(v) * 1000:.1f} ms, "
+                 f"max {max(v) * 1000:.1f} ms" for k, v in lat.items()}
+    print("IDLE latency:", report)
+    for kind, v in lat.items():
+        assert statistics.median(v) < IDLE_LATENCY, (kind, report)
+        assert max(v) < 1.0, (kind, report)
+
+
+def test_no_expunge_during_fetch_store_search(imap, accounts):
+    """RFC 3501 §7.4.1: no EXPUNGE while FETCH, STORE or SEARCH runs,
+    so their sequence numbers keep meaning what the client thinks;
+    EXISTS may come (RFC 3501 §7.3.1), EXPUNGE comes at NOOP and UID
+    commands may carry it (RFC 3501 §7.4.1)."""
+    for i in range(5):
+        deliver(accounts, "alice", message(f"m{i}"))
+    a, b = _session(imap), _session(imap)
+    a.cmd("d", "STORE 2,4 +FLAGS.SILENT (\\Deleted)")
+    assert a.cmd("e", "EXPUNGE")[:2] in (["* 4 EXPUNGE", "* 2 EXPUNGE"],
+                                         ["* 2 EXPUNGE", "* 3 EXPUNGE"])
+    deliver(accounts, "alice", message("new"))
+    for cmd in ("FETCH 1:5 (UID)", "STORE 1:5 +FLAGS (\\Seen)",
+                "SEARCH ALL", "STORE 5 -FLAGS (\\Seen)",
+                "FETCH 4 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])",
+                "SEARCH SUBJECT m3", "COPY 1:5 INBOX"):
+        lines = b.cmd("t", cmd)
+        assert lines[-1].startswith("t OK"), (cmd, lines)
+        assert not any(l.endswith(" EXPUNGE") for l in lines), (cmd, lines)
+        if cmd == "SEARCH ALL":
+            # 2 and 4 are gone elsewhere but keep their numbers
+            assert lines[-2].startswith("* SEARCH 1 2 3 4 5"), lines
+    lines = b.cmd("f", "FETCH 4 (UID)")
+    assert "* 4 FETCH (UID 4)" in lines, lines
+    # the EXPUNGEs come at NOOP, highest first or in an order that
+    # keeps numbers right, and then numbers are renumbered
+    lines = b.cmd("n", "NOOP")
+    exp = [l for l in lines if l.endswith(" EXPUNGE")]
+    assert exp in (["* 4 EXPUNGE", "* 2 EXPUNGE"],
+                   ["* 2 EXPUNGE", "* 3 EXPUNGE"]), lines
+    lines = b.cmd("u", "FETCH 1:* (UID)")
+    uids = [int(l.split()[-1].rstrip(")")) for l in lines[:-1]]
+    assert uids[:4] == [1, 3, 5, 6], lines
+    # both sessions agree on every number once each has synced
+    a.cmd("n", "NOOP")
+    b.cmd("n", "NOOP")
+    la = a.cmd("u", "FETCH 1:* (UID FLAGS)")
+    lb = b.cmd("u", "FETCH 1:* (UID FLAGS)")
+    assert [l for l in la if "FETCH (UID" in l] == \
+        [l for l in lb if "FETCH (UID" in l]
