@@ -371,8 +371,8 @@ filter_matches(const struct notify_filter *filter, const char *name,
 }
 
 /* The events the client wants for a mailbox that is not selected: the
-   first filter that names it decides (RFC 5465 §6 lets a later, more
-   specific one be written first). */
+   first filter that names it decides, so a client writes the specific
+   ones ("mailboxes Lists/x NONE") before the broad ones. */
 static unsigned int
 box_events(const struct imap_notify *notify, const char *name,
 	   char *const *subs, unsigned int sub_count)
@@ -406,8 +406,10 @@ box_watch_path(struct imap_conn *conn, const char *name)
 	struct mailbox *box;
 	char *path;
 
-	if (store_mailbox_open(conn->account, name, &box) < 0)
+	if (store_mailbox_open(conn->account, name, &box) < 0) {
+		store_clear_error();    /* polled instead */
 		return NULL;
+	}
 	path = i_strdup(store_mailbox_watch_path(box));
 	store_mailbox_close(&box);
 	return path;

@@ -167,9 +167,9 @@ idle_check_done(void *context)
 			evtimer_add(conn->idle_timer, &tv);
 		}
 	}
-	if (!conn->closing && !conn->idle_check_running)
-		imap_conn_notify_kick(conn);
-	/* input that came meanwhile (DONE), or the end */
+	/* input that came meanwhile (DONE, commands) before the next
+	   NOTIFY check, which conn_run starts once it waits for input:
+	   a busy mailbox must not starve the session */
 	if (!conn->idle_check_running)
 		imap_conn_continue(conn);
 }

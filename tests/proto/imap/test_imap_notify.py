@@ -375,3 +375,22 @@ def test_shared_watches_outlive_one_session(imap, accounts):
         lines = expect(a, lambda l: status_of(l, "INBOX") is not None)
         assert status_of(lines[-1], "INBOX")["MESSAGES"] == n
     quiet(b, 0.5)
+
+
+def test_busy_mailbox_does_not_starve_commands(imap, accounts):
+    a = session(imap)
+    assert a.cmd("1", "NOTIFY SET (personal (MessageNew MessageExpunge "
+                 "FlagChange))")[-1] == "1 OK NOTIFY completed."
+    b = session(imap)
+    # 300 appends in one burst keep the watch firing
+    b.send("".join(f"a{i} APPEND INBOX {{5+}}\r\nm{i:03d}\r\n"
+                   for i in range(300)))
+    for i in range(20):
+        start = time.monotonic()
+        assert a.cmd(f"n{i}", "NOOP")[-1] == f"n{i} OK NOOP completed."
+        assert time.monotonic() - start < 2.0
+    for i in range(300):
+        assert b.until_tagged(f"a{i}")[-1].startswith(f"a{i} OK")
+    lines = expect(a, lambda l: status_of(l, "INBOX") is not None and
+                   status_of(l, "INBOX")["MESSAGES"] == 300, timeout=10)
+    assert lines
