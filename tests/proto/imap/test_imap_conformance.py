@@ -748,3 +748,162 @@ def test_no_expunge_during_fetch_store_search(imap, accounts):
     lb = b.cmd("u", "FETCH 1:* (UID FLAGS)")
     assert [l for l in la if "FETCH (UID" in l] == \
         [l for l in lb if "FETCH (UID" in l]
+
+
+# ---- Concurrency: appenders, flaggers, expungers on one mailbox ----
+
+class Model:
+    """A session that keeps its own view of the mailbox (sequence
+    number -> [UID, flags]) from nothing but the untagged responses it
+    is sent (RFC 3501 §7.3.1 EXISTS, §7.4.1 EXPUNGE, §7.4.2 FETCH), and
+    checks each one against that view as it comes."""
+
+    def __init__(self, srv):
+        self.c = Raw(srv)
+        self.c.login()
+        self.msgs = []          # [uid or None, flags or None]
+        self.gone = set()       # UIDs this session saw expunged
+        self.errors = []
+        self.cmd("s", "SELECT INBOX")
+        self.cmd("f", "FETCH 1:* (UID FLAGS)")
+
+    def _untagged(self, line):
+        mo = re.match(r"\* (\d+) (EXISTS|EXPUNGE|FETCH)(.*)$", line)
+        if not mo:
+            return
+        n, what = int(mo.group(1)), mo.group(2)
+        if what == "EXISTS":
+            if n < len(self.msgs):
+                self.errors.append(f"EXISTS went down: {line} "
+                                   f"after {len(self.msgs)}")
+            self.msgs += [[None, None] for _ in range(n - len(self.msgs))]
+            return
+        if not 1 <= n <= len(self.msgs):
+            self.errors.append(f"{line} outside 1:{len(self.msgs)}")
+            return
+        if what == "EXPUNGE":
+            uid = self.msgs.pop(n - 1)[0]
+            if uid is not None:
+                self.gone.add(uid)
+            return
+        rest = mo.group(3)
+        uid = re.search(r"UID (\d+)", rest)
+        flags = re.search(r"FLAGS \(([^)]*)\)", rest)
+        m = self.msgs[n - 1]
+        if uid:
+            if m[0] is not None and m[0] != int(uid.group(1)):
+                self.errors.append(f"{line}: message {n} had UID {m[0]}")
+            m[0] = int(uid.group(1))
+        if flags:
+            m[1] = frozenset(flags.group(1).split())
+
+    def cmd(self, tag, text):
+        lines = self.c.cmd(tag, text)
+        for line in lines[:-1]:
+            self._untagged(line)
+        return lines
+
+    def view(self):
+        """[(uid, flags)] after a NOOP and a FETCH of what is unknown."""
+        self.cmd("n", "NOOP")
+        unknown = [i + 1 for i, m in enumerate(self.msgs) if None in m]
+        if unknown:
+            self.cmd("f", "FETCH %s (UID FLAGS)" %
+                     ",".join(map(str, unknown)))
+        return [(m[0], m[1]) for m in self.msgs]
+
+
+def test_concurrent_append_flag_expunge_agree(imap, accounts, serve):
+    """Two appenders, two flaggers and two expungers work on one INBOX
+    at once; each session checks every untagged response against its
+    own view. At the end every session, a fresh session and a fresh
+    server on the same files agree on each UID and its flags; every
+    acknowledged APPEND is there unless it was expunged, and only
+    messages marked \\Deleted were expunged."""
+    import random
+    for i in range(10):
+        deliver(accounts, "alice", message(f"seed{i}"))
+    ROUNDS = 12
+    appended, errors, flagged = [], [], []
+    models = [Model(imap) for _ in range(6)]
+
+    def appender(m, w):
+        for i in range(ROUNDS):
+            data = message(f"w{w}-{i}")
+            lines = m.cmd("a", f"APPEND INBOX {{{len(data)}+}}\r\n" +
+                          data.decode())
+            mo = re.match(r"a OK \[APPENDUID \d+ (\d+)\]", lines[-1])
+            assert mo, lines
+            appended.append(int(mo.group(1)))
+
+    def flagger(m, w, rnd):
+        for i in range(ROUNDS):
+            m.view()            # knows each UID it may touch
+            if not m.msgs:
+                continue
+            n = rnd.randint(1, len(m.msgs))
+            uid = m.msgs[n - 1][0]
+            lines = m.cmd("s", f"STORE {n} +FLAGS ($kw{w} \\Seen)")
+            # a message expunged elsewhere, not yet announced: NO is
+            # allowed (RFC 3501 §7.4.1); else the FETCH shows the flag
+            assert lines[-1].startswith(("s OK", "s NO")), lines
+            if lines[-1].startswith("s OK") and uid is not None:
+                flagged.append((uid, f"$kw{w}"))
+
+    def expunger(m, w, rnd):
+        for i in range(ROUNDS):
+            m.view()
+            if len(m.msgs) < 3:
+                continue
+            n = rnd.randint(1, len(m.msgs))
+            m.cmd("d", f"STORE {n} +FLAGS.SILENT (\\Deleted)")
+            lines = m.cmd("e", "EXPUNGE" if w % 2 else
+                          "UID EXPUNGE 1:*")
+            assert lines[-1].startswith("e OK"), lines
+
+    def run(fn, *args):
+        try:
+            fn(*args)
+        except Exception as e:          # reported below
+            errors.append(repr(e))
+
+    rnd = random.Random(3)
+    jobs = [(appender, models[0], 0), (appender, models[1], 1),
+            (flagger, models[2], 2, random.Random(rnd.random())),
+            (flagger, models[3], 3, random.Random(rnd.random())),
+            (expunger, models[4], 4, random.Random(rnd.random())),
+            (expunger, models[5], 5, random.Random(rnd.random()))]
+    threads = [threading.Thread(target=run, args=j) for j in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+        assert not t.is_alive(), "a worker hung"
+    assert not errors, errors
+    for m in models:
+        assert not m.errors, m.errors
+
+    fresh = Model(imap)
+    truth = fresh.view()
+    uids = [u for u, _ in truth]
+    assert uids == sorted(set(uids)), "UIDs not unique and ascending"
+    for i, m in enumerate(models):
+        assert m.view() == truth, f"session {i} disagrees"
+    gone = set().union(*(m.gone for m in models))
+    assert len(appended) == 2 * ROUNDS
+    assert set(uids) | gone == set(range(1, 11)) | set(appended)
+    assert not set(uids) & gone
+    assert gone, "nothing was expunged"
+    assert all("\\Deleted" not in f for _, f in truth)
+    # every acknowledged flag is on its message, unless it went
+    final = dict(truth)
+    assert flagged
+    for uid, kw in flagged:
+        assert uid in gone or kw in final[uid], (uid, kw, final.get(uid))
+    for m in models + [fresh]:
+        m.c.close()
+
+    # the mailbox files are the truth: a new server reads the same
+    imap.stop()
+    again = serve(["imap"], "--allow-plaintext-auth")
+    assert Model(again).view() == truth
