@@ -23,6 +23,9 @@
 
 struct thread_node {
 	struct thread_node *parent, *children, *next;
+	/* step 1 only: the previous sibling, so unlinking is O(1) even
+	   under a message with thousands of replies */
+	struct thread_node *prev;
 	struct sort_msg *msg;   /* NULL: a dummy */
 	/* the first child after sorting (dummies sort by it) */
 	const struct sort_msg *sort_msg;
@@ -182,17 +185,19 @@ id_node(struct thread_tree *tree, const char *id)
 	return tree->id_nodes[i];
 }
 
+/* Step 1's unlinking (the lists are rebuilt without prev later). */
 static void
 unlink_node(struct thread_node *node)
 {
-	struct thread_node **p;
-
 	if (node->parent == NULL)
 		return;
-	for (p = &node->parent->children; *p != node; p = &(*p)->next)
-		;
-	*p = node->next;
-	node->next = NULL;
+	if (node->prev != NULL)
+		node->prev->next = node->next;
+	else
+		node->parent->children = node->next;
+	if (node->next != NULL)
+		node->next->prev = node->prev;
+	node->next = node->prev = NULL;
 	node->parent = NULL;
 }
 
@@ -200,7 +205,10 @@ static void
 add_child(struct thread_node *parent, struct thread_node *child)
 {
 	child->parent = parent;
+	child->prev = NULL;
 	child->next = parent->children;
+	if (child->next != NULL)
+		child->next->prev = child;
 	parent->children = child;
 }
 
