@@ -176,7 +176,8 @@ select_run(struct imap_conn *conn)
 		buf_append_str(out, "* 0 RECENT\r\n");
 	}
 	msgs = store_mailbox_msgs(conn->box);
-	for (i = 0; i < count; i++) {
+	/* RFC 9051 Appendix E: no [UNSEEN] code in IMAP4rev2 */
+	for (i = 0; i < count && !rev2; i++) {
 		if ((msgs[i].flags & STORE_FLAG_SEEN) == 0) {
 			buf_printf(out, "* OK [UNSEEN %u] First unseen.\r\n",
 				   i + 1);
