@@ -248,7 +248,8 @@ append_objectids(struct imap_conn *conn, buf_t *out, unsigned int items,
 	char id[STORE_OBJECTID_MAX + 1];
 
 	if ((items & F_EMAILID) != 0) {
-		store_email_id(conn->account, conn->uidvalidity, msg->uid, id);
+		store_email_id(store_mailbox_account(conn->box),
+			       conn->uidvalidity, msg->uid, id);
 		buf_printf(out, "%sEMAILID (%s)", *sep, id);
 		*sep = " ";
 	}

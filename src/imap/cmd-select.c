@@ -190,7 +190,8 @@ select_run(struct imap_conn *conn)
 		   st.uidvalidity, st.uidnext,
 		   (unsigned long long)st.highestmodseq);
 	/* RFC 8474 §4.2 */
-	store_mailbox_id(conn->account, st.uidvalidity, mailboxid);
+	store_mailbox_id(store_mailbox_account(conn->box), st.uidvalidity,
+			 mailboxid);
 	buf_printf(out, "* OK [MAILBOXID (%s)] Ok.\r\n", mailboxid);
 	/* RFC 7162 §3.2.5: with another UIDVALIDITY, a plain SELECT */
 	if (ctx->qresync && ctx->uidvalidity == st.uidvalidity &&

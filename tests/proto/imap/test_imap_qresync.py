@@ -494,3 +494,23 @@ def test_same_answers_as_dovecot(imap):
     ours = scenario(Side("commune", lambda: imap.connect("imap"),
                          "alice", "pw"))
     assert ours == theirs
+
+
+def test_shared_mailbox_has_the_owners_ids(imap):
+    """~alice/Shared (RFC 4314 shared namespace) is the same mailbox and
+    the same messages for dave: the same MAILBOXID and EMAILIDs."""
+    imap.commune.ok("account", "create", "dave", "--password", "pw")
+    imap.commune.ok("mailbox", "create", "alice", "Shared")
+    deliver(imap.commune, "alice", message("s"), "--mailbox", "Shared")
+    a = session(imap, qresync=False)
+    assert a.cmd("G", 'SETACL Shared dave "lr"')[-1].startswith("G OK")
+    mid = code(a.cmd("S", "EXAMINE Shared"), "MAILBOXID")
+    eid = a.cmd("F", "FETCH 1 EMAILID")[0]
+    d = Raw(imap)
+    d.login("dave")
+    lines = d.cmd("S", 'EXAMINE "~alice/Shared"')
+    assert lines[-1].startswith("S OK"), lines
+    assert code(lines, "MAILBOXID") == mid
+    assert d.cmd("F", "FETCH 1 EMAILID")[0] == eid
+    assert f"MAILBOXID {mid}" in \
+        d.cmd("T", 'STATUS "~alice/Shared" (MAILBOXID)')[0]
