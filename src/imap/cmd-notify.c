@@ -84,6 +84,8 @@ struct imap_notify {
 	/* the login NOTIFY SET was made in */
 	struct account *account;
 	char *user;
+	/* a filter beside "selected" asks for something */
+	bool needs_lists;
 	/* ServerMetadataChange */
 	bool server_meta_events;
 	struct notify_meta server_meta;
@@ -332,7 +334,11 @@ parse_group(struct imap_conn *conn, struct imap_notify *notify,
 		notify->selected_events = filter->events;
 		notify->selected_delayed =
 			filter->type == NOTIFY_FILTER_SELECTED_DELAYED;
+	} else if (filter->events != 0) {
+		notify->needs_lists = true;
 	}
+	if (notify->server_meta_events)
+		notify->needs_lists = true;
 	return 0;
 }
 
@@ -801,7 +807,9 @@ notify_check(struct imap_conn *conn, struct imap_notify *notify)
 		return;
 	if (notify->list_dirty || !notify->have_lists) {
 		notify->list_dirty = false;
-		if (lists_check(conn, notify, &out) < 0)
+		/* "selected" alone needs no lists (only its poll) */
+		if (notify->needs_lists &&
+		    lists_check(conn, notify, &out) < 0)
 			store_clear_error();
 	}
 	for (i = 0; i < notify->box_count && !notify->overflow; i++) {
