@@ -907,3 +907,94 @@ def test_concurrent_append_flag_expunge_agree(imap, accounts, serve):
     imap.stop()
     again = serve(["imap"], "--allow-plaintext-auth")
     assert Model(again).view() == truth
+
+
+# ---- Bad input: every limit at its edge (imap-parser.h) ----
+
+LINE_MAX = 64 * 1024        # IMAP_LINE_MAX
+LITERALS_MAX = 1000         # IMAP_LITERALS_MAX
+DEPTH_MAX = 16              # IMAP_LIST_DEPTH_MAX
+APPENDLIMIT = 64 * 1024 * 1024
+
+
+def test_limits_at_their_edges(imap):
+    """Just under each limit works; just over gets BAD or NO; the
+    session stays usable after each, and another session never
+    notices."""
+    other = _session(imap)
+    c = Raw(imap)
+    c.login()
+    caps = c.cmd("c", "CAPABILITY")[0].split()
+    assert f"APPENDLIMIT={APPENDLIMIT}" in caps
+    # line length: the whole line with its CRLF
+    head = 'LIST "" '
+    fill = LINE_MAX - len("l " + head) - 2
+    assert c.cmd("l", head + "a" * fill) == ["l OK LIST completed."]
+    assert c.cmd("l", head + "a" * (fill + 1)) == [
+        "l BAD Command line too long"]
+    assert c.cmd("n", "NOOP") == ["n OK NOOP completed."]
+    # literal count in one command
+    c.cmd("s", "SELECT INBOX")
+    for n, want in ((LITERALS_MAX, "t OK"), (LITERALS_MAX + 1,
+                                             "t BAD Too many literals")):
+        c.send("t SEARCH " + "HEADER {1+}\r\nx {1+}\r\ny " * (n // 2) +
+               ("BODY {1+}\r\nz " if n % 2 else "") + "\r\n")
+        lines = c.until_tagged("t")
+        assert lines[-1].startswith(want), (n, lines[-1])
+    # parenthesis nesting
+    lines = c.cmd("d", "SEARCH " + "(" * DEPTH_MAX + "ALL" + ")" * DEPTH_MAX)
+    assert lines[-1] == "d OK SEARCH completed.", lines
+    lines = c.cmd("d", "SEARCH " + "(" * (DEPTH_MAX + 1) + "ALL" +
+                  ")" * (DEPTH_MAX + 1))
+    assert lines == ["d BAD Too deeply nested lists"], lines
+    # literal size: APPENDLIMIT itself is invited, one more refused
+    # before a byte is sent (RFC 7889 §3)
+    c.send(f"a APPEND INBOX {{{APPENDLIMIT + 1}}}\r\n")
+    assert c.until_tagged("a") == ["a NO [TOOBIG] Literal too large"]
+    c.send(f"a APPEND INBOX {{{APPENDLIMIT}}}\r\n")
+    assert c.line().startswith("+ ")
+    c.send(b"x" * 10)
+    c.close()
+    # NUL bytes: refused in a line and in a literal; literal8 of
+    # BINARY APPEND (RFC 3516 §4.4) may hold them
+    c = Raw(imap)
+    c.login()
+    c.send(b"z NOOP \x00\r\n")
+    assert c.until_tagged("z") == ["z BAD NUL byte in command"]
+    data = b"Subject: nul\r\n\r\nab\x00cd\r\n"
+    c.send(b"z APPEND INBOX {%d+}\r\n" % len(data) + data + b"\r\n")
+    assert c.until_tagged("z") == ["z BAD NUL byte in literal"]
+    c.send(b"z APPEND INBOX ~{%d+}\r\n" % len(data) + data + b"\r\n")
+    assert c.until_tagged("z")[-1].startswith("z OK [APPENDUID ")
+    assert c.cmd("n", "NOOP") == ["n OK NOOP completed."]
+    c.close()
+    # the other session saw none of it but the new message
+    lines = other.cmd("n", "NOOP")
+    assert lines == ["* 1 EXISTS", "n OK NOOP completed."], lines
+    other.send("f FETCH 1 (BINARY.PEEK[])\r\n")
+    assert other.line() == "* 1 FETCH (BINARY[] ~{%d}" % len(data)
+    got = b""
+    while len(got) < len(data):
+        got += other.buf or other.sock.recv(65536)
+        other.buf = b""
+    other.buf = got[len(data):]
+    assert got[:len(data)] == data
+    assert other.until_tagged("f")[-1] == "f OK FETCH completed."
+
+
+def test_failed_authenticate_is_slowed_too(imap):
+    """AUTHENTICATE failures wait like LOGIN's (AUTH_DELAY), so
+    guessing is slow by either way in."""
+    from imap_helpers import AUTH_DELAY
+    c = Raw(imap)
+    start = time.monotonic()
+    bad = base64.b64encode(b"\x00alice\x00wrong").decode()
+    lines = c.cmd("a", f"AUTHENTICATE PLAIN {bad}")
+    assert lines == ["a NO [AUTHENTICATIONFAILED] Authentication failed."]
+    assert time.monotonic() - start >= AUTH_DELAY
+    c.send("b AUTHENTICATE PLAIN\r\n")
+    assert c.line() == "+ "
+    start = time.monotonic()
+    c.send(bad + "\r\n")
+    assert c.until_tagged("b")[-1].startswith("b NO [AUTHENTICATIONFAILED]")
+    assert time.monotonic() - start >= AUTH_DELAY
