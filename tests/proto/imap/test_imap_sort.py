@@ -635,3 +635,19 @@ def test_uid_esort_like_dovecot(pair):
         assert strip.sub(b"", ours).startswith(b"UID "), ours
         assert strip.sub(b"", theirs).startswith(b"UID "), theirs
         assert esearch_items(ours) == esearch_items(theirs), (ours, theirs)
+
+
+def test_sort_legacy_charset_like_dovecot(pair):
+    """SORT and THREAD take SEARCH's charsets: the key string is
+    converted before matching (here ISO-8859-1 "été", in a literal)."""
+    for cmd, first in (("SORT", "(REVERSE DATE)"),
+                       ("THREAD", "REFERENCES")):
+        answers = []
+        for m in pair:
+            m.untagged_responses.clear()
+            m.literal = "\u00e9t\u00e9".encode("iso-8859-1")
+            typ, data = m._simple_command(cmd, first, "ISO-8859-1",
+                                          "SUBJECT")
+            assert typ == "OK", data
+            answers.append(m.untagged_responses.get(cmd))
+        assert answers[0] == answers[1] and answers[0] != [b""], answers
