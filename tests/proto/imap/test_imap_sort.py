@@ -8,7 +8,6 @@ internal dates, and every sort key, REVERSE, ESORT RETURN option and
 both threading algorithms must give the same answer. Plus the errors:
 bad criteria BAD, unknown charsets NO [BADCHARSET], the server stays up.
 """
-import imaplib
 import re
 
 import pytest
