@@ -505,6 +505,27 @@ exp_decode(const unsigned char *data, size_t len, struct exp_log *elog)
 	return 1;
 }
 
+int
+expunge_log_parse_buf(const unsigned char *data, size_t size,
+		      uint32_t *uidvalidity_r, uint64_t *horizon_r)
+{
+	struct exp_log elog;
+	unsigned int i, count;
+
+	memset(&elog, 0, sizeof(elog));
+	if (size > EXPUNGE_LOG_SIZE_MAX || exp_decode(data, size, &elog) != 1)
+		return -1;
+	count = elog.count;
+	i_assert(count <= (size - EXPUNGE_LOG_HEADER_SIZE) /
+		 EXPUNGE_LOG_RECORD_SIZE);
+	for (i = 0; i < count; i++)
+		i_assert(elog.uids[i] != 0);
+	*uidvalidity_r = elog.uidvalidity;
+	*horizon_r = elog.horizon;
+	exp_log_free(&elog);
+	return (int)count;
+}
+
 /* 1 read, 0 missing or not a history (too big, bad header), -1 error.
    undo (may be NULL) gets a copy of the file as it is. */
 static int

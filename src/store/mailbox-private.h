@@ -379,6 +379,11 @@ struct expunge_log_undo {
 #define EXPUNGE_LOG_SIZE_MAX (EXPUNGE_LOG_HEADER_SIZE + \
 	(EXPUNGE_LOG_RECORDS_MAX * 2 + 2) * EXPUNGE_LOG_RECORD_SIZE)
 
+/* For fuzz-expunged: decodes data as a history file (as readers do),
+   asserting what they rely on; the count of records accepted, or -1 when
+   it is not a history. */
+int expunge_log_parse_buf(const unsigned char *data, size_t size,
+			  uint32_t *uidvalidity_r, uint64_t *horizon_r);
 /* The history's path for a mailbox path (caller frees). */
 char *expunge_log_path(const char *mailbox_path);
 /* Exclusive lock, box->hdr fresh: records uids as expunged at modseq,
