@@ -104,9 +104,19 @@ imap_conn_reply(struct imap_conn *conn, const char *fmt, ...)
 void
 imap_conn_tagged(struct imap_conn *conn, const char *fmt, ...)
 {
-	va_list args;
+	va_list args, peek;
+	const char *text = fmt;
 
 	va_start(args, fmt);
+	if (strcmp(fmt, "%s") == 0) {
+		va_copy(peek, args);
+		text = va_arg(peek, const char *);
+		va_end(peek);
+	}
+	/* A command that did not end in BAD ends a run of mistakes, as in
+	   Dovecot: a long session's rare BAD never adds up to a close. */
+	if (strncmp(text, "OK", 2) == 0 || strncmp(text, "NO", 2) == 0)
+		conn->errors = 0;
 	conn_add_line(conn, conn->cmd.tag, fmt, args);
 	va_end(args);
 }

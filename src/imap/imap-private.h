@@ -47,7 +47,7 @@
 #include "buf.h"
 #include "store-mailbox.h"
 
-/* Client mistakes (BAD) per session before "* BYE" and close. */
+/* Client mistakes (BAD) in a row before "* BYE" and close. */
 #define IMAP_ERRORS_MAX 20
 /* Failed logins per session before it is closed. */
 #define IMAP_AUTH_FAILURES_MAX 3

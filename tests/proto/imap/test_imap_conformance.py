@@ -447,6 +447,18 @@ FETCH_ITEMS = [
     "BINARY.SIZE[2]", "BINARY.SIZE[3]", "BINARY.SIZE[2.2]",
     "RFC822.HEADER", "RFC822.TEXT", "ENVELOPE", "BODY", "BODYSTRUCTURE",
     "INTERNALDATE",
+    # edges: empty and zero-length partials, parts that are not there,
+    # HEADER/TEXT of a part that is no message, several items at once
+    "BODY.PEEK[]<0.0>", "BODY.PEEK[1]<0.0>", "BINARY.PEEK[1]<0.0>",
+    "BODY.PEEK[HEADER]<0.1>", "BODY.PEEK[TEXT]<100000.1>",
+    "BODY.PEEK[9]", "BODY.PEEK[1.9]", "BODY.PEEK[9.MIME]", "BINARY.PEEK[9]",
+    "BINARY.SIZE[9]", "BODY.PEEK[1.HEADER]", "BODY.PEEK[1.TEXT]",
+    "BODY.PEEK[2.1.MIME]", "BODY.PEEK[2.HEADER.FIELDS (Content-Type)]",
+    "BODY.PEEK[HEADER.FIELDS.NOT (From To Subject Date)]<10.30>",
+    "BODY.PEEK[MIME]", "BODY.PEEK[TEXT.MIME]", "BODY.PEEK[1.2.3.4]",
+    "FLAGS UID RFC822.SIZE INTERNALDATE",
+    "UID BODY.PEEK[HEADER.FIELDS (Subject)] BINARY.SIZE[1] RFC822.SIZE",
+    "FAST", "ALL", "FULL",
 ]
 
 
@@ -457,10 +469,56 @@ def _flags_sorted(m):
 def _fetch(c, seq, item):
     """The FETCH responses (FLAGS in a set order) and the tagged
     status word."""
-    out = c.cmd("f", f"FETCH {seq} ({item})")
+    if item not in ("FAST", "ALL", "FULL"):     # macros go bare
+        item = f"({item})"
+    out = c.cmd("f", f"FETCH {seq} {item}")
     resp = [re.sub(rb"FLAGS \(([^)]*)\)", _flags_sorted, r)
             for r in out[:-1]]
     return resp, out[-1].split(b" ")[1]
+
+
+def _skip_value(r, i):
+    """The index after the FETCH value starting at r[i]: a number,
+    atom, NIL, quoted string, literal or parenthesised list."""
+    depth = 0
+    while i < len(r):
+        ch = r[i:i + 1]
+        if ch == b'"':
+            i += 1
+            while r[i:i + 1] != b'"':
+                i += 2 if r[i:i + 1] == b"\\" else 1
+            i += 1
+        elif ch in (b"{", b"~") and re.match(rb"~?\{\d+\}\r\n", r[i:]):
+            mo = re.match(rb"~?\{(\d+)\}\r\n", r[i:])
+            i += mo.end() + int(mo.group(1))
+        elif ch == b"(":
+            depth += 1
+            i += 1
+        elif ch == b")":
+            if depth == 0:
+                return i
+            depth -= 1
+            i += 1
+        elif ch == b" " and depth == 0:
+            return i
+        else:
+            i += 1
+    return i
+
+
+def _items(resp):
+    """The data items of one FETCH response as {name: value}: RFC 3501
+    §7.4.2 does not order them."""
+    mo = re.match(rb"\* \d+ FETCH \(", resp)
+    assert mo, resp
+    i, out = mo.end(), {}
+    while resp[i:i + 1] != b")":
+        name = re.match(rb"[A-Z0-9.]+(\[[^\]]*\])?(<\d+>)?", resp[i:])
+        i += name.end() + 1
+        j = _skip_value(resp, i)
+        out[name.group(0)] = resp[i:j]
+        i = j + 1 if resp[j:j + 1] == b" " else j
+    return out
 
 
 def _literal8_as_string(resp):
@@ -479,6 +537,9 @@ def test_fetch_sections_like_dovecot(pair):
         for item in FETCH_ITEMS:
             ours, theirs = _fetch(mc, seq, item), _fetch(md, seq, item)
             theirs = (_literal8_as_string(theirs[0]), theirs[1])
+            if ours != theirs and ours[1] == theirs[1] == b"OK" and \
+                    len(ours[0]) == len(theirs[0]) == 1:
+                ours, theirs = _items(ours[0][0]), _items(theirs[0][0])
             if ours != theirs:
                 wrong.append(f"{seq} {item}:\n  commune {ours}\n"
                              f"  dovecot {theirs}")
@@ -998,3 +1059,19 @@ def test_failed_authenticate_is_slowed_too(imap):
     c.send(bad + "\r\n")
     assert c.until_tagged("b")[-1].startswith("b NO [AUTHENTICATIONFAILED]")
     assert time.monotonic() - start >= AUTH_DELAY
+
+
+def test_issue_3_rare_bad_commands_do_not_add_up(imap):
+    """Only IMAP_ERRORS_MAX BADs in a row end a session (as in
+    Dovecot); a long session with a BAD now and then stays open."""
+    c = Raw(imap)
+    c.login()
+    for i in range(3 * 20):
+        assert c.cmd(f"b{i}", "BOGUS")[-1].startswith(f"b{i} BAD")
+        assert c.cmd(f"n{i}", "NOOP") == [f"n{i} OK NOOP completed."]
+    for i in range(19):
+        assert c.cmd(f"t{i}", "BOGUS")[-1].startswith(f"t{i} BAD")
+    c.send("last BOGUS\r\n")
+    assert c.line().startswith("last BAD")
+    assert c.line() == "* BYE Too many invalid commands."
+    assert c.closed()
