@@ -391,6 +391,26 @@ expunge_run(struct imap_conn *conn)
 	uid_array_free(&uids);
 }
 
+/* After the sync that told the client every change (VANISHED and
+   all), the OK of EXPUNGE carries the HIGHESTMODSEQ to resync from once
+   QRESYNC is enabled (RFC 7162 §3.2.10's example; Dovecot does too). */
+static void
+expunge_highestmodseq(struct imap_conn *conn)
+{
+	struct mailbox_status st;
+	char *tagged;
+
+	if ((conn->enabled & IMAP_ENABLED_QRESYNC) == 0 || conn->box == NULL ||
+	    conn->tagged == NULL || strncmp(conn->tagged, "OK ", 3) != 0)
+		return;
+	store_mailbox_get_status(conn->box, &st);
+	tagged = i_strdup_printf("OK [HIGHESTMODSEQ %llu] %s",
+				 (unsigned long long)st.highestmodseq,
+				 conn->tagged + 3);
+	free(conn->tagged);
+	conn->tagged = tagged;
+}
+
 static void
 expunge_free(struct imap_conn *conn)
 {
@@ -401,6 +421,7 @@ expunge_free(struct imap_conn *conn)
 		free(set);
 	}
 	conn->job_ctx = NULL;
+	expunge_highestmodseq(conn);
 }
 
 void

@@ -232,12 +232,17 @@ def test_vanished_replaces_expunge(imap):
     for i in range(4):
         deliver(imap.commune, "alice", message(f"m{i}"))
     r = session(imap)
-    assert r.cmd("S", "SELECT INBOX")[-1].startswith("S OK")
+    lines = r.cmd("S", "SELECT INBOX")
+    uv = int(code(lines, "UIDVALIDITY"))
     lines = r.cmd("A", "STORE 1,3 +FLAGS.SILENT (\\Deleted)")
     lines = r.cmd("B", "EXPUNGE")
     assert "* VANISHED 1,3" in lines, lines
     assert not any(x.endswith(" EXPUNGE") for x in lines), lines
-    assert lines[-1].startswith("B OK"), lines
+    # the tagged OK says where a later resync starts: nothing new there
+    assert lines[-1].startswith("B OK [HIGHESTMODSEQ"), lines
+    after = int(code(lines[-1:], "HIGHESTMODSEQ"))
+    assert vanished_earlier(resync(imap, f"{uv} {after}")) == set()
+    assert vanished_earlier(resync(imap, f"{uv} {after - 1}")) == {1, 3}
     # RFC 7162 §3.2.4: FETCH responses for flag changes carry the UID
     lines = r.cmd("C", "STORE 1 +FLAGS (\\Flagged)")
     assert re.match(r"^\* 1 FETCH \(UID 2 FLAGS \(\\Flagged\) MODSEQ", lines[0]), \
