@@ -519,3 +519,24 @@ def test_shared_mailbox_has_the_owners_ids(imap):
     assert d.cmd("F", "FETCH 1 EMAILID")[0] == eid
     assert f"MAILBOXID {mid}" in \
         d.cmd("T", 'STATUS "~alice/Shared" (MAILBOXID)')[0]
+
+
+def test_idle_reports_vanished(imap):
+    for i in range(3):
+        deliver(imap.commune, "alice", message(f"i{i}"))
+    r = session(imap)
+    assert r.cmd("S", "SELECT INBOX")[-1].startswith("S OK")
+    r.send("I IDLE\r\n")
+    assert r.line().startswith("+ ")
+    other_session(imap, "UID STORE 2 +FLAGS (\\Deleted)", "UID EXPUNGE 2")
+    r.sock.settimeout(10)
+    got = []
+    deadline = time.monotonic() + 10
+    while "* VANISHED 2" not in got and len(got) < 5 and \
+            time.monotonic() < deadline:
+        got.append(r.line())
+    # the \Deleted flag may show first; never an EXPUNGE
+    assert "* VANISHED 2" in got and not any("EXPUNGE" in x for x in got), \
+        got
+    r.send("DONE\r\n")
+    assert r.until_tagged("I")[-1].startswith("I OK")
