@@ -22,6 +22,9 @@ struct imap_compress {
 	z_stream in;
 	bool pending;
 	bool in_ended;
+	/* the last inflate() filled its output: zlib may hold more even
+	   without further input (a long match, a stored block) */
+	bool in_more;
 };
 
 struct imap_compress *
@@ -118,23 +121,29 @@ imap_compress_read(struct imap_compress *zs, struct evbuffer *in,
 	int ret;
 
 	*len_r = 0;
-	if (evbuffer_get_length(in) == 0)
+	if (evbuffer_get_length(in) == 0 && !zs->in_more)
 		return 0;
 	if (zs->in_ended)
-		return -1;
-	if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
+		return evbuffer_get_length(in) == 0 ? 0 : -1;
+	vec.iov_base = NULL;
+	vec.iov_len = 0;
+	if (evbuffer_get_length(in) > 0 &&
+	    evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
 		return 0;
 	zs->in.next_in = vec.iov_base;
 	zs->in.avail_in = vec.iov_len > UINT32_MAX ? UINT32_MAX : vec.iov_len;
 	zs->in.next_out = dst;
 	zs->in.avail_out = dst_size > UINT32_MAX ? UINT32_MAX : dst_size;
 	ret = inflate(&zs->in, Z_SYNC_FLUSH);
-	used = (const unsigned char *)zs->in.next_in -
-		(const unsigned char *)vec.iov_base;
+	used = vec.iov_len == 0 ? 0 :
+		(size_t)((const unsigned char *)zs->in.next_in -
+			 (const unsigned char *)vec.iov_base);
 	*len_r = zs->in.next_out - dst;
+	zs->in_more = ret == Z_OK && zs->in.avail_out == 0;
 	zs->in.next_in = NULL;
 	zs->in.next_out = NULL;
-	evbuffer_drain(in, used);
+	if (used > 0)
+		evbuffer_drain(in, used);
 	switch (ret) {
 	case Z_OK:
 	case Z_BUF_ERROR:

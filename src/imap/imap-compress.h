@@ -43,8 +43,10 @@ void imap_compress_flush(struct imap_compress *zs, struct evbuffer *out);
 /*
  * Inflates compressed bytes from in (drained of what zlib consumed)
  * into dst, at most dst_size bytes. Returns 1 with *len_r set (0 when
- * zlib consumed input but produced nothing yet), 0 when in was empty,
- * -1 on corrupt data or data after the end of the stream.
+ * zlib consumed input but produced nothing yet), 0 when there is nothing
+ * to give until more input comes, -1 on corrupt data or data after the
+ * end of the stream. Call again after a read that filled dst even when
+ * in is empty: zlib may hold more.
  */
 int imap_compress_read(struct imap_compress *zs, struct evbuffer *in,
 		       unsigned char *dst, size_t dst_size, size_t *len_r);

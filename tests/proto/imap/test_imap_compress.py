@@ -365,3 +365,17 @@ def test_no_starttls_after_compress(serve, accounts, tls_base):
         "t BAD STARTTLS is not possible after COMPRESS."]
     assert z.cmd("l", "LOGIN alice pw")[-1].startswith("l OK")
     assert z.cmd("n", "NOOP") == ["n OK NOOP completed."]
+
+
+def test_compressed_append_of_repetitive_data(imap, accounts):
+    """Client to server, large and highly compressible: 2 MiB of one
+    byte is about 2 KiB on the wire and comes out 64 KiB at a time;
+    the APPEND completes without the client sending more."""
+    for size in (2 * 1024 * 1024, 65536 * 3 + 17):
+        data = message("rep", b"a" * size)
+        z = compressed(imap)
+        z.send(f"a APPEND INBOX {{{len(data)}+}}\r\n".encode() + data +
+               b"\r\n")
+        z.sock.settimeout(20)
+        assert z.until_tagged("a")[-1].startswith("a OK [APPENDUID")
+        assert z.cmd("n", "NOOP") == ["n OK NOOP completed."]

@@ -138,6 +138,30 @@ test_bomb_comes_out_in_pieces(void **state)
 	evbuffer_free(wire);
 }
 
+/* fuzz-compress: all the input consumed, but zlib still held output
+   for a reader whose buffer had filled (74 bytes from these 14). */
+static void
+test_output_held_after_input(void **state)
+{
+	static const unsigned char packed[] = {
+		0x0a, 0x77, 0xf7, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0x08, 0x03, 0x02, 0x00,
+	};
+	struct imap_compress *zs = imap_compress_create();
+	struct evbuffer *wire = evbuffer_new();
+	unsigned char out[128];
+	size_t total = 0, len;
+
+	evbuffer_add(wire, packed, sizeof(packed));
+	while (imap_compress_read(zs, wire, out + total, 1, &len) > 0)
+		total += len;
+	assert_int_equal(evbuffer_get_length(wire), 0);
+	assert_int_equal(total, 74);
+	assert_memory_equal(out, "WGO\xff\xff", 5);
+	imap_compress_destroy(&zs);
+	evbuffer_free(wire);
+}
+
 static void
 test_corrupt_and_after_end(void **state)
 {
@@ -184,6 +208,7 @@ main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_trickle_from_zlib),
 		cmocka_unit_test(test_bomb_comes_out_in_pieces),
+		cmocka_unit_test(test_output_held_after_input),
 		cmocka_unit_test(test_corrupt_and_after_end),
 	};
 
