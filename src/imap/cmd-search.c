@@ -24,6 +24,7 @@
 #include "mime-parser.h"
 #include "store.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,8 +311,12 @@ parse_arg_key(struct search_parser *p, const char *name,
 		if (key->type == KEY_MODSEQ && (s[0] < '0' || s[0] > '9') &&
 		    (s = modseq_entry_skip(p, s)) == NULL)
 			return 0;
+		errno = 0;
 		key->num = strtoull(s, &end, 10);
-		if (s[0] < '0' || s[0] > '9' || *end != '\0')
+		/* RFC 9051 §9 number64, RFC 7162 mod-sequence-valzer:
+		   at most 2^63-1 */
+		if (s[0] < '0' || s[0] > '9' || *end != '\0' ||
+		    errno == ERANGE || key->num > INT64_MAX)
 			p->error = "Invalid search number.";
 		return 0;
 	}

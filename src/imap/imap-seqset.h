@@ -13,11 +13,12 @@ struct uid_array;
 
 /* Ranges per set (a long set from a client that keeps UIDs). */
 #define IMAP_SEQSET_RANGES_MAX 100000
-/* '*' in a parsed range. */
-#define IMAP_SEQSET_STAR UINT32_MAX
+/* '*' in a parsed range: 0, never a number of a set (RFC 3501 §9
+   nz-number), so 4294967295 stays a UID and does not mean '*'. */
+#define IMAP_SEQSET_STAR 0
 
 struct imap_seq_range {
-	uint32_t first, last;   /* first <= last after parsing */
+	uint32_t first, last;   /* first <= last after parsing ('*' first) */
 };
 
 struct imap_seqset {

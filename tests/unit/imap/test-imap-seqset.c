@@ -71,6 +71,7 @@ test_sequence_numbers(void **state)
 	assert_string_equal(resolve("1,1:2,2", false), "3,5");
 	assert_string_equal(resolve("6", false), "RANGE");
 	assert_string_equal(resolve("1:6", false), "RANGE");
+	assert_string_equal(resolve("4294967295", false), "RANGE");
 }
 
 static void
@@ -83,6 +84,10 @@ test_uids(void **state)
 	/* n:* includes the highest UID even when n is beyond it */
 	assert_string_equal(resolve("100:*", true), "10");
 	assert_string_equal(resolve("1:4294967295", true), "3,5,6,7,10");
+	/* the largest UID is a UID, not '*' */
+	assert_string_equal(resolve("4294967295", true), "");
+	assert_string_equal(resolve("4294967295:*", true), "10");
+	assert_string_equal(resolve("*:4294967295", true), "10");
 	assert_string_equal(resolve("7,3,5:6", true), "3,5,6,7");
 }
 
