@@ -22,66 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 /* ---- reading the keys ---- */
-
-/* Where the header block ends in data[0..len) (just past its empty
-   line), or 0 when it has not ended yet; bytes before from were looked
-   at already. */
-static size_t
-header_end(const unsigned char *data, size_t len, size_t from)
-{
-	size_t i;
-
-	if (len > 0 && data[0] == '\n')
-		return 1;
-	if (len > 1 && data[0] == '\r' && data[1] == '\n')
-		return 2;
-	/* a line end split over two reads: "\n" | "\r\n" */
-	for (i = from > 2 ? from - 2 : 0; i + 1 < len; i++) {
-		if (data[i] != '\n')
-			continue;
-		if (data[i + 1] == '\n')
-			return i + 2;
-		if (data[i + 1] == '\r' && i + 2 < len && data[i + 2] == '\n')
-			return i + 3;
-	}
-	return 0;
-}
-
-/* The message's header block (at most IMAP_SORT_HEADER_MAX bytes) into
-   out, without reading its body. 0, or -1 on a store error. */
-static int
-read_header(struct mailbox *box, uint32_t uid, buf_t *out)
-{
-	unsigned char chunk[8192];
-	uint64_t size, pos = 0;
-	off_t offset;
-	size_t end = 0, want;
-	ssize_t n;
-	int fd, ret;
-
-	ret = store_mailbox_msg_fd(box, uid, &fd, &offset, &size);
-	if (ret <= 0)
-		return ret < 0 ? -1 : store_mailbox_msg_read(box, uid, out);
-	while (end == 0 && pos < size && out->len < IMAP_SORT_HEADER_MAX) {
-		want = size - pos < sizeof(chunk) ? size - pos : sizeof(chunk);
-		n = pread(fd, chunk, want, offset + (off_t)pos);
-		if (n <= 0) {
-			close(fd);
-			return store_set_syscall_error("pread",
-						       store_mailbox_name(box));
-		}
-		buf_append(out, chunk, (size_t)n);
-		end = header_end(out->data, out->len, out->len - (size_t)n);
-		pos += (uint64_t)n;
-	}
-	close(fd);
-	if (end > 0)
-		buf_truncate(out, end);
-	return 0;
-}
 
 /* The comparison key of buf's text: RFC 5051 i;unicode-casemap, the
    I18NLEVEL=1 default of RFC 5255 and what Dovecot sorts by; on ASCII it
@@ -257,7 +199,10 @@ imap_sort_collect(struct imap_conn *conn, struct imap_search *search,
 		if (keys == 0)
 			continue;
 		buf_reset(&hdr);
-		if (read_header(conn->box, sm->uid, &hdr) < 0) {
+		/* every key's field is in the store's header cache, so a
+		   SORT or THREAD after the first reads no message */
+		if (store_mailbox_msg_cached_header(conn->box, &msgs[seq - 1],
+						    &hdr) < 0) {
 			/* expunged by another session since the view's
 			   sync (it stays until the next one, RFC 3501
 			   §7.4.1): it sorts with empty keys */

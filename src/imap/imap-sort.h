@@ -2,17 +2,15 @@
 /*
  * imap-sort.h: what SORT (cmd-sort.c) and THREAD (cmd-thread.c) share:
  * the messages a search program selects, each with the keys RFC 5256
- * and RFC 5957 compare, read from the message's header once per
- * command. Part of src/imap; private to those two files.
+ * and RFC 5957 compare, from the store's header cache (which reads a
+ * message's header the first time). Part of src/imap; private to those
+ * two files.
  */
 #ifndef IMAP_SORT_H
 #define IMAP_SORT_H
 
 #include "imap-private.h"
 
-/* The header block read per message is cut here (bytes): the keys come
-   from the first fields, and a huge header must not cost a huge read. */
-#define IMAP_SORT_HEADER_MAX (256 * 1024)
 /* Sort criteria in one SORT command. */
 #define IMAP_SORT_CRITERIA_MAX 16
 
