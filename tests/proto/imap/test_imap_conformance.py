@@ -1119,3 +1119,44 @@ def test_issue_3_rare_bad_commands_do_not_add_up(imap):
     assert c.line().startswith("last BAD")
     assert c.line() == "* BYE Too many invalid commands."
     assert c.closed()
+
+
+def test_cli_changes_reach_sessions(imap, accounts):
+    """Flags set, messages moved and expunged by the administrator's
+    CLI reach a selected session at its next command and an idling one
+    at once (RFC 3501 §7.4.1 EXPUNGE, §7.4.2 FETCH FLAGS)."""
+    for i in range(3):
+        deliver(accounts, "alice", message(f"m{i}"))
+    accounts.ok("mailbox", "create", "alice", "Other")
+    a, b = _session(imap), _session(imap)
+    b.send("i IDLE\r\n")
+    assert b.line() == "+ idling"
+
+    accounts.ok("message", "flag", "alice", "INBOX", "2", "+\\Flagged",
+                "+$Work")
+    want = "* 2 FETCH (FLAGS (\\Flagged $Work))"
+    _wait_line(b, want)
+    assert want in a.cmd("n", "NOOP")
+
+    accounts.ok("message", "move", "alice", "INBOX", "1", "Other")
+    _wait_line(b, "* 1 EXPUNGE")
+    assert a.cmd("n", "NOOP") == ["* 1 EXPUNGE", "n OK NOOP completed."]
+
+    accounts.ok("message", "flag", "alice", "INBOX", "3", "+\\Deleted")
+    _wait_line(b, "* 2 FETCH (FLAGS (\\Deleted))")
+    accounts.ok("message", "expunge", "alice", "INBOX")
+    _wait_line(b, "* 2 EXPUNGE")
+    lines = a.cmd("n", "NOOP")
+    assert lines[-2:] == ["* 2 EXPUNGE", "n OK NOOP completed."], lines
+    b.send("DONE\r\n")
+    assert b.until_tagged("i")[-1] == "i OK IDLE terminated."
+    want = ["* 1 FETCH (UID 2 FLAGS (\\Flagged $Work))",
+            "f OK FETCH completed."]
+    assert a.cmd("f", "FETCH 1:* (UID FLAGS)") == want
+    assert b.cmd("f", "FETCH 1:* (UID FLAGS)") == want
+    assert _status_raw(a, "Other") == 1
+
+
+def _status_raw(c, box):
+    lines = c.cmd("s", f"STATUS {box} (MESSAGES)")
+    return int(re.search(r"MESSAGES (\d+)", lines[0]).group(1))
