@@ -112,6 +112,12 @@ imap_compress_flush(struct imap_compress *zs, struct evbuffer *out)
 	zs->pending = false;
 }
 
+bool
+imap_compress_readable(const struct imap_compress *zs, struct evbuffer *in)
+{
+	return evbuffer_get_length(in) > 0 || zs->in_more;
+}
+
 int
 imap_compress_read(struct imap_compress *zs, struct evbuffer *in,
 		   unsigned char *dst, size_t dst_size, size_t *len_r)

@@ -50,5 +50,9 @@ void imap_compress_flush(struct imap_compress *zs, struct evbuffer *out);
  */
 int imap_compress_read(struct imap_compress *zs, struct evbuffer *in,
 		       unsigned char *dst, size_t dst_size, size_t *len_r);
+/* True when imap_compress_read() may give something: input is waiting,
+   or zlib holds output from the last read. */
+bool imap_compress_readable(const struct imap_compress *zs,
+			    struct evbuffer *in);
 
 #endif

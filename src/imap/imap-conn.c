@@ -491,10 +491,13 @@ imap_conn_compress_start(struct imap_conn *conn)
 static size_t
 conn_pull_compressed(struct imap_conn *conn, struct evbuffer *in)
 {
-	unsigned char *chunk = i_malloc(IMAP_READ_CHUNK);
+	unsigned char *chunk;
 	size_t before = evbuffer_get_length(in), len;
 	int ret;
 
+	if (!imap_compress_readable(conn->zs, in))
+		return 0;
+	chunk = i_malloc(IMAP_READ_CHUNK);
 	ret = imap_compress_read(conn->zs, in, chunk, IMAP_READ_CHUNK, &len);
 	if (ret == -1) {
 		log_debug("imap(%u): invalid compressed input", conn->id);
@@ -517,10 +520,11 @@ conn_pull_input(struct imap_conn *conn)
 	struct evbuffer_iovec vec;
 	size_t len;
 
-	if (evbuffer_get_length(in) == 0)
-		return 0;
+	/* COMPRESS: zlib may hold output when the socket has no more */
 	if (conn->zs != NULL)
 		return conn_pull_compressed(conn, in);
+	if (evbuffer_get_length(in) == 0)
+		return 0;
 	if (evbuffer_peek(in, IMAP_READ_CHUNK, NULL, &vec, 1) < 1)
 		return 0;
 	len = vec.iov_len < IMAP_READ_CHUNK ? vec.iov_len : IMAP_READ_CHUNK;

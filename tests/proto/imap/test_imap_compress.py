@@ -379,3 +379,21 @@ def test_compressed_append_of_repetitive_data(imap, accounts):
         z.sock.settimeout(20)
         assert z.until_tagged("a")[-1].startswith("a OK [APPENDUID")
         assert z.cmd("n", "NOOP") == ["n OK NOOP completed."]
+
+
+def test_burst_without_sync_marker(imap):
+    """A client that sends a burst without its sync marker (and sends
+    the marker later): every command the bytes hold is answered at
+    once, across the server's 64 KiB reads (the held-output case itself
+    is in test-imap-compress.c)."""
+    z = compressed(imap)
+    count = 8192 + 10                   # 65616 bytes: over 64 KiB
+    wire = z.zout.compress(b"a NOOP\r\n" * count) + z.zout.flush(
+        zlib.Z_SYNC_FLUSH)
+    assert wire.endswith(SYNC_MARK)
+    z.sock.sendall(wire[:-4])           # the marker comes later
+    z.sock.settimeout(10)
+    for _ in range(count):
+        assert z.line() == "a OK NOOP completed."
+    z.sock.sendall(wire[-4:])
+    assert z.cmd("n", "NOOP") == ["n OK NOOP completed."]
