@@ -71,6 +71,15 @@ def test_capability_and_bad_requests(imap):
     lines = c.cmd("m", "NOTIFY SET (personal (AnnotationChange))")
     assert lines[-1].startswith("m NO [BADEVENT ("), lines
     assert "MessageNew" in lines[-1] and "MailboxMetadataChange" in lines[-1]
+    # limits: event groups per NOTIFY SET, names per filter
+    groups = " ".join(f"(mailboxes m{i} (MessageNew MessageExpunge))"
+                      for i in range(33))
+    assert c.cmd("g", f"NOTIFY SET {groups}")[-1].startswith("g BAD")
+    names = " ".join(f"m{i}" for i in range(65))
+    assert c.cmd("h", f"NOTIFY SET (mailboxes ({names}) (MessageNew "
+                 "MessageExpunge))")[-1].startswith("h BAD")
+    assert c.cmd("f", "NOTIFY SET (selected (MessageNew (UID) "
+                 "MessageExpunge))")[-1].startswith("f BAD")
     assert c.cmd("n", "NOTIFY NONE") == ["n OK NOTIFY completed."]
     # not before login
     raw = Raw(imap)
