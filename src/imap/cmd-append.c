@@ -20,6 +20,7 @@ struct append_ctx {
 	char *dest;
 	struct store_append *msgs;
 	const char ***keywords;
+	unsigned char **crlf;   /* CRLF copies of messages, or NULL */
 	unsigned int count;
 };
 
@@ -31,9 +32,12 @@ append_ctx_free(struct imap_conn *conn)
 
 	if (ctx == NULL)
 		return;
-	for (i = 0; i < ctx->count; i++)
+	for (i = 0; i < ctx->count; i++) {
 		free(ctx->keywords[i]);
+		free(ctx->crlf[i]);
+	}
 	free(ctx->keywords);
+	free(ctx->crlf);
 	free(ctx->msgs);
 	free(ctx->dest);
 	free(ctx);
@@ -110,6 +114,28 @@ append_run(struct imap_conn *conn)
 	free(uids);
 }
 
+unsigned char *
+imap_append_crlf(const unsigned char *data, size_t len, size_t *len_r)
+{
+	unsigned char *out;
+	size_t i, n = 0, bare = 0;
+
+	for (i = 0; i < len; i++) {
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			bare++;
+	}
+	if (bare == 0)
+		return NULL;
+	out = i_malloc(len + bare);
+	for (i = 0; i < len; i++) {
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			out[n++] = '\r';
+		out[n++] = data[i];
+	}
+	*len_r = n;
+	return out;
+}
+
 /* One message: [flags] [date] literal at args[*i]. 0, or -1. */
 static int
 parse_message(struct append_ctx *ctx, const struct imap_arg *args,
@@ -144,6 +170,10 @@ parse_message(struct append_ctx *ctx, const struct imap_arg *args,
 	}
 	msg->data = (const unsigned char *)args[*i].str;
 	msg->len = args[*i].len;
+	if (args[*i].type == IMAP_ARG_LITERAL &&
+	    (ctx->crlf[ctx->count - 1] =
+	     imap_append_crlf(msg->data, msg->len, &msg->len)) != NULL)
+		msg->data = ctx->crlf[ctx->count - 1];
 	(*i)++;
 	return 0;
 }
@@ -164,6 +194,7 @@ cmd_append(struct imap_conn *conn)
 	/* at most one message per argument */
 	ctx->msgs = i_malloc(count * sizeof(*ctx->msgs));
 	ctx->keywords = i_malloc(count * sizeof(*ctx->keywords));
+	ctx->crlf = i_malloc(count * sizeof(*ctx->crlf));
 	conn->job_ctx = ctx;
 	while (i < count && error == NULL)
 		(void)parse_message(ctx, args, count, &i, &error);

@@ -21,6 +21,7 @@ struct replace_ctx {
 	char *dest;
 	struct store_append msg;
 	const char **keywords;
+	unsigned char *crlf;    /* the message with CRLF line ends, or NULL */
 };
 
 static void
@@ -31,6 +32,7 @@ replace_ctx_free(struct imap_conn *conn)
 	if (ctx == NULL)
 		return;
 	free(ctx->keywords);
+	free(ctx->crlf);
 	free(ctx->dest);
 	free(ctx);
 	conn->job_ctx = NULL;
@@ -123,6 +125,10 @@ parse_replace(struct imap_conn *conn, struct replace_ctx *ctx,
 		return "REPLACE needs the message as a literal.";
 	ctx->msg.data = (const unsigned char *)args[i].str;
 	ctx->msg.len = args[i].len;
+	if (args[i].type == IMAP_ARG_LITERAL &&
+	    (ctx->crlf = imap_append_crlf(ctx->msg.data, ctx->msg.len,
+					  &ctx->msg.len)) != NULL)
+		ctx->msg.data = ctx->crlf;
 	ctx->msg.flags = flags;
 	ctx->msg.keywords = ctx->keywords;
 	if (conn->uid) {

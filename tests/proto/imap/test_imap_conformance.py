@@ -1160,3 +1160,53 @@ def test_cli_changes_reach_sessions(imap, accounts):
 def _status_raw(c, box):
     lines = c.cmd("s", f"STATUS {box} (MESSAGES)")
     return int(re.search(r"MESSAGES (\d+)", lines[0]).group(1))
+
+
+def test_rfc822_size_of_bare_lf_and_delivered_messages(imap, accounts):
+    """RFC822.SIZE equals the BODY[] literal also for a message
+    appended with bare LF line ends (saved with CRLF, as Dovecot does),
+    one with a lone CR, and one delivered by LMTP; BODY[HEADER] +
+    BODY[TEXT] is BODY[]. A literal8 (BINARY) APPEND is kept as sent."""
+    c = commune_conn(imap)
+    for data in (b"Subject: lf\n\nline one\nline two\n",
+                 b"Subject: cr\r\n\r\na lone\rCR and a bare\nLF\r\n",
+                 b"Subject: no end of line\r\n\r\nlast"):
+        c.ok("a", b"APPEND INBOX {%d+}\r\n" % len(data) + data)
+    with smtplib.LMTP("127.0.0.1", imap.ports["lmtp"], timeout=30) as lm:
+        lm.sendmail("x@example.net", ["alice"],
+                    b"Subject: lmtp\r\n\r\n.dot-stuffed line\r\n")
+    c.ok("s", "SELECT INBOX")
+    for seq in range(1, 5):
+        out = c.ok("f", f"FETCH {seq} (RFC822.SIZE BODY.PEEK[] "
+                        f"BODY.PEEK[HEADER] BODY.PEEK[TEXT])")
+        mo = re.match(rb"\* \d+ FETCH \(RFC822\.SIZE (\d+) BODY\[\] "
+                      rb"\{(\d+)\}\r\n", out[0])
+        assert mo and mo.group(1) == mo.group(2), out[0][:80]
+        items = _items(out[0])
+        whole = items[b"BODY[]"].split(b"\r\n", 1)[1]
+        head = items[b"BODY[HEADER]"].split(b"\r\n", 1)[1]
+        text = items[b"BODY[TEXT]"].split(b"\r\n", 1)[1]
+        assert head + text == whole, (seq, whole)
+    out = c.ok("f", "FETCH 1 BODY.PEEK[]")
+    assert out[0].endswith(b"{35}\r\nSubject: lf\r\n\r\nline one\r\n"
+                           b"line two\r\n)")
+    data = b"Subject: binary\n\n\x00\n"
+    c.ok("b", b"APPEND INBOX ~{%d+}\r\n" % len(data) + data)
+    out = c.ok("f", "FETCH 5 (RFC822.SIZE)")
+    assert out[-1].endswith(b"(RFC822.SIZE %d)" % len(data)), out
+    c.close()
+
+
+def test_replace_with_bare_lf_keeps_size_exact(imap):
+    """REPLACE (RFC 8508) saves its message like APPEND: bare LFs
+    become CRLF, so RFC822.SIZE is what BODY[] sends."""
+    c = commune_conn(imap)
+    c.ok("a", b"APPEND INBOX {5+}\r\nx\r\n\r\n")
+    c.ok("s", "SELECT INBOX")
+    data = b"Subject: new\n\nbody\n"
+    c.ok("r", b"REPLACE 1 INBOX {%d+}\r\n" % len(data) + data)
+    out = c.ok("f", "FETCH 1 (RFC822.SIZE BODY.PEEK[])")
+    want = data.replace(b"\n", b"\r\n")
+    assert out[-1].endswith(b"(RFC822.SIZE %d BODY[] {%d}\r\n"
+                            % (len(want), len(want)) + want + b")"), out
+    c.close()
