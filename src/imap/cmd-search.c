@@ -402,6 +402,10 @@ struct search_msg {
 	buf_t data;
 	bool loaded;
 	struct mime_message *mime;
+	/* the fields of the store's header cache, when the keys need only
+	   those: then the message itself is not read */
+	buf_t hdr;
+	bool hdr_loaded, hdr_ok;
 };
 
 static bool
@@ -455,12 +459,56 @@ match_header_part(struct search_msg *sm, const struct mime_part *root,
 	return found;
 }
 
+/* The header block to look for field in (data_r, len_r): the cached
+   fields when field is one and the message is not read anyway. False
+   when there is none. */
+static bool
+header_block(struct search_msg *sm, const char *field,
+	     const unsigned char **data_r, size_t *len_r)
+{
+	if (!sm->loaded && store_header_field_cached(field)) {
+		if (!sm->hdr_loaded) {
+			sm->hdr_loaded = true;
+			buf_reset(&sm->hdr);
+			sm->hdr_ok = store_mailbox_msg_cached_header(
+				sm->conn->box, sm->msg, &sm->hdr) == 0;
+		}
+		*data_r = sm->hdr.data;
+		*len_r = sm->hdr.len;
+		return sm->hdr_ok;
+	}
+	if (!load(sm))
+		return false;
+	*data_r = sm->data.data + sm->mime->root->offset;
+	*len_r = sm->mime->root->header.physical;
+	return true;
+}
+
 static bool
 match_header(struct search_msg *sm, const char *field,
 	     const struct search_key *key)
 {
-	return load(sm) &&
-		match_header_part(sm, sm->mime->root, field, key);
+	const unsigned char *data;
+	struct mime_field f;
+	size_t len, pos = 0;
+	buf_t value = BUF_INIT;
+	bool found = false;
+
+	if (field == NULL)
+		return load(sm) &&
+			match_header_part(sm, sm->mime->root, NULL, key);
+	if (!header_block(sm, field, &data, &len))
+		return false;
+	while (!found && mime_header_next_field(data, len, &pos, &f)) {
+		if (!mime_field_is(&f, field))
+			continue;
+		buf_reset(&value);
+		buf_append_c(&value, ' ');
+		mime_header_decode(f.value, f.value_len, &value);
+		found = key->str[0] == '\0' || text_has(&value, key);
+	}
+	buf_deinit(&value);
+	return found;
 }
 
 /* Text parts below part; with headers (TEXT) also the header of every
@@ -507,13 +555,14 @@ static int64_t
 sent_day(struct search_msg *sm)
 {
 	buf_t value = BUF_INIT;
+	const unsigned char *data;
+	size_t len;
 	time_t t;
 	int tz;
 	int64_t day = sm->msg->internal_date / 86400;
 
-	if (load(sm) &&
-	    mime_header_find(sm->data.data, sm->mime->root->header.physical,
-			     "Date", &value) == 1 &&
+	if (header_block(sm, "Date", &data, &len) &&
+	    mime_header_find(data, len, "Date", &value) == 1 &&
 	    mime_date_parse(value.data, value.len, &t, &tz) == 0)
 		day = ((int64_t)t + tz * 60) / 86400;
 	buf_deinit(&value);
@@ -703,6 +752,7 @@ search_run(struct imap_conn *conn)
 		sm.msg = &msgs[seq - 1];
 		sm.seq = i + 1;
 		sm.loaded = false;
+		sm.hdr_loaded = false;
 		if (match(&sm, ctx->root)) {
 			uid_array_add(&hits, conn->uid ? conn->uids[i] :
 				      i + 1);
@@ -739,6 +789,7 @@ search_run(struct imap_conn *conn)
 	}
 	uid_array_free(&hits);
 	buf_deinit(&sm.data);
+	buf_deinit(&sm.hdr);
 	imap_job_tagged(conn, "OK %sSEARCH completed.",
 			conn->uid ? "UID " : "");
 }
@@ -926,6 +977,7 @@ imap_search_match(struct imap_conn *conn, struct imap_search *search,
 	ret = match(&sm, search->root);
 	mime_message_free(&sm.mime);
 	buf_deinit(&sm.data);
+	buf_deinit(&sm.hdr);
 	return ret;
 }
 

@@ -293,8 +293,8 @@ cache_lookup(const struct mailbox_cache *cache, uint32_t uid, buf_t *out)
 	return false;
 }
 
-static bool
-field_cached(const char *name)
+bool
+store_header_field_cached(const char *name)
 {
 	unsigned int i;
 
@@ -331,7 +331,7 @@ cache_fields_from_msg(struct mailbox *box, const struct store_msg *msg,
 		goto out;
 	for (;;) {
 		while (mime_header_parser_next(parser, &field) == 1) {
-			if (!field_cached(field.name))
+			if (!store_header_field_cached(field.name))
 				continue;
 			buf_printf(out, "%s:", field.name);
 			buf_append(out, field.value, field.value_len);

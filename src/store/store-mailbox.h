@@ -198,6 +198,8 @@ int store_mailbox_msg_fd(struct mailbox *box, uint32_t uid, int *fd_r,
  */
 int store_mailbox_msg_cached_header(struct mailbox *box,
 				    const struct store_msg *msg, buf_t *out);
+/* Whether the header cache keeps the field (name case-insensitive). */
+bool store_header_field_cached(const char *name);
 
 struct store_append {
 	const unsigned char *data;
