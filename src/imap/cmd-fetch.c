@@ -564,3 +564,59 @@ cmd_fetch(struct imap_conn *conn)
 {
 	cmd_fetch_args(conn, conn->cmd.args, conn->cmd.arg_count);
 }
+
+/* ---- NOTIFY's MessageNew fetch attributes (RFC 5465 §5.1) ---- */
+
+struct imap_fetch_items {
+	struct fetch_ctx ctx;
+};
+
+struct imap_fetch_items *
+imap_fetch_items_parse(struct imap_conn *conn, const struct imap_arg *arg,
+		       const char **error_r)
+{
+	struct imap_fetch_items *items = i_malloc(sizeof(*items));
+
+	if (parse_items(conn, &items->ctx, arg, error_r) < 0) {
+		imap_fetch_items_free(&items);
+		return NULL;
+	}
+	if (items->ctx.set_seen) {
+		/* a notification must not change the message */
+		*error_r = "MessageNew takes BODY.PEEK, not BODY.";
+		imap_fetch_items_free(&items);
+		return NULL;
+	}
+	return items;
+}
+
+int
+imap_fetch_items_write(struct imap_conn *conn,
+		       struct imap_fetch_items *items, uint32_t uid)
+{
+	buf_t data = BUF_INIT;
+	bool uid_command = conn->uid;
+	int ret;
+
+	/* not the UID of the last command's "UID FETCH" */
+	conn->uid = false;
+	ret = fetch_one(conn, &items->ctx, uid, &data);
+	conn->uid = uid_command;
+	buf_deinit(&data);
+	return ret < 0 ? -1 : 0;
+}
+
+void
+imap_fetch_items_free(struct imap_fetch_items **_items)
+{
+	struct imap_fetch_items *items = *_items;
+	unsigned int i;
+
+	if (items == NULL)
+		return;
+	*_items = NULL;
+	for (i = 0; i < items->ctx.section_count; i++)
+		imap_section_free(&items->ctx.sections[i].section);
+	free(items->ctx.sections);
+	free(items);
+}

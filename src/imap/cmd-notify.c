@@ -71,6 +71,8 @@ struct imap_notify {
 	unsigned int filter_count;
 	unsigned int selected_events;
 	bool selected_delayed;
+	/* MessageNew's fetch attributes for the selected mailbox */
+	struct imap_fetch_items *fetch_items;
 	bool status;            /* NOTIFY SET STATUS: first check sends it */
 
 	struct notify_box *boxes;
@@ -161,6 +163,7 @@ notify_destroy(struct imap_notify **_notify)
 		free(notify->filters[i].names);
 	}
 	boxes_free(notify);
+	imap_fetch_items_free(&notify->fetch_items);
 	meta_free(&notify->server_meta);
 	free(notify->drop_wds);
 	free(notify->live_wds);
@@ -186,9 +189,31 @@ notify_destroy(struct imap_notify **_notify)
 	"MailboxName SubscriptionChange MailboxMetadataChange " \
 	"ServerMetadataChange"
 
+/* MessageNew's "(fetch-att ...)" (§5.1): selected mailbox only. 0, or
+   -1 after the reply. */
+static int
+parse_fetch_items(struct imap_conn *conn, struct imap_notify *notify,
+		  const struct imap_arg *arg, bool selected)
+{
+	const char *error;
+
+	if (!selected || notify->fetch_items != NULL) {
+		imap_conn_bad(conn, "NOTIFY: fetch attributes only once, "
+			      "for the selected mailbox.");
+		return -1;
+	}
+	notify->fetch_items = imap_fetch_items_parse(conn, arg, &error);
+	if (notify->fetch_items == NULL) {
+		imap_conn_bad(conn, error);
+		return -1;
+	}
+	return 0;
+}
+
 /* Events of a group: 0 with *events_r, or -1 after the reply. */
 static int
-parse_events(struct imap_conn *conn, const struct imap_arg *arg,
+parse_events(struct imap_conn *conn, struct imap_notify *notify,
+	     const struct imap_arg *arg, bool selected,
 	     unsigned int *events_r)
 {
 	const struct imap_arg *list;
@@ -205,14 +230,16 @@ parse_events(struct imap_conn *conn, const struct imap_arg *arg,
 	}
 	for (i = 0; i < count; i++) {
 		if (!imap_arg_get_atom(&list[i], &name)) {
-			/* MessageNew's fetch attributes (§5.1) */
-			imap_conn_bad(conn, "NOTIFY: fetch attributes in "
-				      "MessageNew are not supported.");
+			imap_conn_bad(conn, "NOTIFY: invalid event.");
 			return -1;
 		}
-		if (strcasecmp(name, "MessageNew") == 0)
+		if (strcasecmp(name, "MessageNew") == 0) {
 			events |= EV_NEW;
-		else if (strcasecmp(name, "MessageExpunge") == 0)
+			if (i + 1 < count && list[i + 1].type == IMAP_ARG_LIST &&
+			    parse_fetch_items(conn, notify, &list[++i],
+					      selected) < 0)
+				return -1;
+		} else if (strcasecmp(name, "MessageExpunge") == 0)
 			events |= EV_EXPUNGE;
 		else if (strcasecmp(name, "FlagChange") == 0)
 			events |= EV_FLAGS;
@@ -324,7 +351,10 @@ parse_group(struct imap_conn *conn, struct imap_notify *notify,
 	if (filter_names[i].has_names &&
 	    parse_names(conn, &list[1], filter) < 0)
 		return -1;
-	if (parse_events(conn, &list[count - 1], &filter->events) < 0)
+	if (parse_events(conn, notify, &list[count - 1],
+			 filter->type == NOTIFY_FILTER_SELECTED ||
+			 filter->type == NOTIFY_FILTER_SELECTED_DELAYED,
+			 &filter->events) < 0)
 		return -1;
 	/* §5.7: a user event, whatever the filter */
 	if ((filter->events & EV_SERVER_META) != 0)
@@ -828,6 +858,28 @@ notify_check(struct imap_conn *conn, struct imap_notify *notify)
 		buf_append(&conn->job_out, out.data, out.len);
 	}
 	buf_deinit(&out);
+}
+
+void
+imap_notify_sync_selected(struct imap_conn *conn, enum imap_sync sync)
+{
+	struct imap_fetch_items *items = conn->notify == NULL ? NULL :
+		conn->notify->fetch_items;
+	uint32_t last = conn->uid_count == 0 ? 0 :
+		conn->uids[conn->uid_count - 1];
+	unsigned int i;
+
+	if (imap_sync_run(conn, sync) < 0 || items == NULL)
+		return;
+	/* §5.1: the new messages' FETCH right after their EXISTS */
+	for (i = 0; i < conn->uid_count; i++) {
+		if (conn->uids[i] <= last)
+			continue;
+		if (imap_fetch_items_write(conn, items, conn->uids[i]) < 0) {
+			store_clear_error();
+			break;
+		}
+	}
 }
 
 void

@@ -130,9 +130,10 @@ idle_check_run(void *context)
 	   that may send them; IDLE may send them at once. */
 	if (conn->idle_check_selected && watches_selected(conn, &delayed) &&
 	    store_mailbox_changed(conn->box))
-		(void)imap_sync_run(conn, conn->input == IMAP_INPUT_IDLE ||
-				    !delayed ? IMAP_SYNC_FULL :
-				    IMAP_SYNC_NO_EXPUNGES);
+		imap_notify_sync_selected(conn,
+					  conn->input == IMAP_INPUT_IDLE ||
+					  !delayed ? IMAP_SYNC_FULL :
+					  IMAP_SYNC_NO_EXPUNGES);
 	imap_notify_check_run(conn);
 }
 

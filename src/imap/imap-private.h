@@ -390,6 +390,21 @@ int imap_status_append(struct imap_conn *conn, buf_t *out, const char *name,
 void imap_mailbox_name_out(struct imap_conn *conn, buf_t *out,
 			   const char *name);
 
+/* cmd-fetch.c: FETCH items kept for NOTIFY's MessageNew (RFC 5465
+   §5.1): parsed on the loop thread (NULL with *error_r, a BAD text),
+   written for one message of the selected mailbox by a worker ("* n
+   FETCH (...)" into job_out; -1 on a store error), freed (NULL ok). */
+struct imap_fetch_items;
+struct imap_fetch_items *imap_fetch_items_parse(struct imap_conn *conn,
+						const struct imap_arg *arg,
+						const char **error_r);
+int imap_fetch_items_write(struct imap_conn *conn,
+			   struct imap_fetch_items *items, uint32_t uid);
+void imap_fetch_items_free(struct imap_fetch_items **items);
+/* cmd-notify.c: the sync of a NOTIFY/IDLE check, with MessageNew's
+   FETCH for the new messages. Worker. */
+void imap_notify_sync_selected(struct imap_conn *conn, enum imap_sync sync);
+
 /* cmd-fetch.c, cmd-store.c, cmd-copy.c, cmd-append.c: the *_args forms
    take the arguments after the command name (UID FETCH ...). */
 void cmd_fetch(struct imap_conn *conn);

@@ -78,8 +78,13 @@ def test_capability_and_bad_requests(imap):
     names = " ".join(f"m{i}" for i in range(65))
     assert c.cmd("h", f"NOTIFY SET (mailboxes ({names}) (MessageNew "
                  "MessageExpunge))")[-1].startswith("h BAD")
-    assert c.cmd("f", "NOTIFY SET (selected (MessageNew (UID) "
-                 "MessageExpunge))")[-1].startswith("f BAD")
+    # fetch attributes: selected mailbox only, no \Seen side effect
+    for text in ["NOTIFY SET (personal (MessageNew (UID) MessageExpunge))",
+                 "NOTIFY SET (selected (MessageNew (BODY[]) "
+                 "MessageExpunge))",
+                 "NOTIFY SET (selected (MessageNew (NOSUCH) "
+                 "MessageExpunge))"]:
+        assert c.cmd("f", text)[-1].startswith("f BAD"), text
     assert c.cmd("n", "NOTIFY NONE") == ["n OK NOTIFY completed."]
     # not before login
     raw = Raw(imap)
@@ -403,3 +408,35 @@ def test_busy_mailbox_does_not_starve_commands(imap, accounts):
     lines = expect(a, lambda l: status_of(l, "INBOX") is not None and
                    status_of(l, "INBOX")["MESSAGES"] == 300, timeout=10)
     assert lines
+
+
+def test_message_new_fetch_attributes(imap, accounts):
+    """RFC 5465 §5.1: MessageNew (fetch-att ...) sends the new
+    messages' FETCH right after their EXISTS, between commands and
+    during IDLE, without setting \\Seen."""
+    a = session(imap)
+    a.cmd("s", "SELECT INBOX")
+    assert a.cmd("1", "NOTIFY SET (selected (MessageNew (UID FLAGS "
+                 "BODY.PEEK[HEADER.FIELDS (Subject)]) MessageExpunge))"
+                 )[-1] == "1 OK NOTIFY completed."
+    deliver(accounts, "alice", message("first"))
+    lines = expect(a, lambda l: l.startswith("* 1 FETCH"))
+    assert "* 1 EXISTS" in lines
+    assert lines[-1] == ("* 1 FETCH (UID 1 FLAGS () BODY[HEADER.FIELDS "
+                         "(SUBJECT)] {18}"), lines
+    assert a.line() == "Subject: first"
+    assert a.line() == ""
+    assert a.line() == ")"
+    a.send("i IDLE\r\n")
+    expect(a, "+ idling")
+    deliver(accounts, "alice", message("second"))
+    lines = expect(a, lambda l: l.startswith("* 2 FETCH"))
+    assert "* 2 EXISTS" in lines and "UID 2 FLAGS ()" in lines[-1]
+    assert a.line() == "Subject: second"
+    a.line()
+    assert a.line() == ")"
+    a.send("DONE\r\n")
+    expect(a, "i OK IDLE terminated.")
+    assert a.cmd("f", "FETCH 1:2 FLAGS") == [
+        "* 1 FETCH (FLAGS ())", "* 2 FETCH (FLAGS ())",
+        "f OK FETCH completed."]
