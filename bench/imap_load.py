@@ -650,9 +650,17 @@ def _idle_worker(wid, args, users, ctl, results):
 
 
 def raise_nofile(need):
-    """Raises our soft RLIMIT_NOFILE towards the hard limit; returns the
-    soft limit now in force."""
+    """Raises our soft RLIMIT_NOFILE to at least need (and the hard
+    limit too when we may: as root), else as far as the hard limit
+    goes. Servers started afterwards inherit it. Returns the soft
+    limit now in force."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < need:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (need, need))
+            return need
+        except (ValueError, OSError):
+            pass
     want = hard if hard != resource.RLIM_INFINITY else max(soft, need)
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))

@@ -347,6 +347,12 @@ def idle_row(ctx, side):
     k = min(IDLE_ACCOUNTS, max(1, n // 100))
     us = users(k)
     conf = DOVECOT_IDLE_CONF.format(procs=n + 100, clients=2 * n + 100)
+    # Started servers inherit this: a socket per connection, and on
+    # Commune a descriptor of the selected mailbox file per session too.
+    limit = imap_load.raise_nofile(3 * n + 1000)
+    if limit < 3 * n + 1000:
+        ctx.note(f"RLIMIT_NOFILE is {limit}: {n:,} IDLE connections "
+                 "may not fit (raise the hard limit, e.g. as root)")
     with ctx.server(side, "mbox", us, protocols=("imap",),
                     dovecot_conf=conf) as srv:
         port, pw = srv.ports["imap"], srv.password
