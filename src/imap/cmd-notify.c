@@ -871,7 +871,8 @@ imap_notify_sync_selected(struct imap_conn *conn, enum imap_sync sync)
 
 	if (imap_sync_run(conn, sync) < 0 || items == NULL)
 		return;
-	/* §5.1: the new messages' FETCH right after their EXISTS */
+	/* §5.1: the new messages' FETCH right after their EXISTS, at a
+	   command's sync too */
 	for (i = 0; i < conn->uid_count; i++) {
 		if (conn->uids[i] <= last)
 			continue;

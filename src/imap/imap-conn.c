@@ -331,7 +331,7 @@ job_run(void *context)
 	/* The sync comes after the command's last part. */
 	if (!conn->job_continue && conn->box != NULL &&
 	    conn->job_sync != IMAP_SYNC_NONE)
-		(void)imap_sync_run(conn, conn->job_sync);
+		imap_notify_sync_selected(conn, conn->job_sync);
 }
 
 static void

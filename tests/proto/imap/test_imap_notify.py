@@ -440,3 +440,15 @@ def test_message_new_fetch_attributes(imap, accounts):
     assert a.cmd("f", "FETCH 1:2 FLAGS") == [
         "* 1 FETCH (FLAGS ())", "* 2 FETCH (FLAGS ())",
         "f OK FETCH completed."]
+    # appended by another session, then a NOOP: the FETCH comes with
+    # the EXISTS, whether the check or the NOOP's own sync finds it
+    b = session(imap)
+    msg = b"Subject: third\r\n\r\nbody\r\n"
+    b.send(f"a APPEND INBOX {{{len(msg)}+}}\r\n".encode() + msg + b"\r\n")
+    assert b.until_tagged("a")[-1].startswith("a OK")
+    a.send("n NOOP\r\n")
+    lines = expect(a, "n OK NOOP completed.")
+    assert "* 3 EXISTS" in lines
+    fetch = [l for l in lines if l.startswith("* 3 FETCH")]
+    assert fetch and fetch[0].startswith(
+        "* 3 FETCH (UID 3 FLAGS () BODY[HEADER.FIELDS (SUBJECT)]"), lines
