@@ -11,6 +11,7 @@ import hashlib
 import mailbox
 import os
 import re
+import struct
 import subprocess
 import time
 
@@ -1059,6 +1060,17 @@ class InfoView:
                     zip(self.counters, old.counters)))
 
 
+def exp_records(data):
+    """The (UID, MODSEQ) records of an expunge history (NAME.exp, see
+    docs/storage-format.md): what a failed command must not change. Its
+    header (the horizon) may be written by any open, like an index."""
+    recs = set()
+    for off in range(32, len(data) - 15, 16):
+        uid, _crc, modseq = struct.unpack_from("<IIQ", data, off)
+        recs.add((uid, modseq))
+    return frozenset(recs)
+
+
 def durable_snapshot(base):
     """snapshot() without the caches (index and header cache files may be
     rebuilt by any command, failed or not), with account.info as an
@@ -1069,6 +1081,10 @@ def durable_snapshot(base):
             continue
         if k.endswith(".info") and v != "dir":
             v = InfoView((base / k).read_bytes())
+        if k.endswith(".exp"):
+            v = exp_records((base / k).read_bytes())
+            if not v:
+                continue        # an empty history is no history
         out[k] = v
     return out
 
