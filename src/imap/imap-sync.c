@@ -142,7 +142,10 @@ imap_sync_run(struct imap_conn *conn, enum imap_sync sync)
 	memset(&res, 0, sizeof(res));
 	if (store_mailbox_sync(conn->box, sync == IMAP_SYNC_NO_EXPUNGES ?
 			       MAILBOX_SYNC_FLAG_NO_EXPUNGES : 0, &res) < 0) {
-		if (store_error(&text) == STORE_ERROR_NOT_FOUND)
+		/* NOT_POSSIBLE: the name holds a new mailbox (a new
+		   UIDVALIDITY, as after RENAME INBOX elsewhere) */
+		if (store_error(&text) == STORE_ERROR_NOT_FOUND ||
+		    store_error(&text) == STORE_ERROR_NOT_POSSIBLE)
 			mailbox_gone(conn);
 		return -1;
 	}

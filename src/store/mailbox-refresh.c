@@ -681,7 +681,10 @@ refresh_once(struct mailbox *box, bool want_recs, enum refresh_mode mode)
 	if (ret < 0)
 		goto out;
 	hdr_ok = ret == 1;
-	if (hdr_ok && hdr.uidvalidity != box->meta.uidvalidity &&
+	/* Without a usable index the meta may be stale too: the name may
+	   now be a new mailbox (RENAME INBOX leaves a fresh one), whose
+	   UIDVALIDITY a rebuild must not overwrite with the old one's. */
+	if ((!hdr_ok || hdr.uidvalidity != box->meta.uidvalidity) &&
 	    mailbox_meta_load(box) < 0) {
 		ret = -1;
 		goto out;

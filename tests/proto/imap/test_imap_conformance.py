@@ -1210,3 +1210,33 @@ def test_replace_with_bare_lf_keeps_size_exact(imap):
     assert out[-1].endswith(b"(RFC822.SIZE %d BODY[] {%d}\r\n"
                             % (len(want), len(want)) + want + b")"), out
     c.close()
+
+
+def test_issue_3_rename_inbox_under_selected_sessions(imap, accounts):
+    """RENAME INBOX by a session that has INBOX selected, while another
+    one has it selected too: the new INBOX gets a new UIDVALIDITY (its
+    UID 1 is not the old INBOX's UID 1: RFC 3501 §2.3.1.1), and the
+    other session, whose mailbox is no longer INBOX, is told BYE as
+    when its mailbox is deleted, instead of staying on a stale view."""
+    deliver(accounts, "alice", message("one"))
+    a, b = _session(imap), _session(imap)
+    before = _status_line(a)
+    assert a.cmd("r", "RENAME INBOX Old") == ["r OK RENAME completed."]
+    b.send("n NOOP\r\n")
+    assert b.line() == "* BYE Selected mailbox was deleted, have to " \
+                       "disconnect."
+    assert b.closed()
+    deliver(accounts, "alice", message("two"))
+    c = Raw(imap)
+    c.login()
+    new = _status_line(c)
+    old = c.cmd("s", "STATUS Old (UIDVALIDITY UIDNEXT MESSAGES)")[0]
+    assert f"UIDVALIDITY {before['UIDVALIDITY']})" in old, old
+    assert new["MESSAGES"] == 1
+    assert new["UIDVALIDITY"] != before["UIDVALIDITY"], (before, new)
+
+
+def _status_line(c):
+    line = c.cmd("s", "STATUS INBOX (UIDVALIDITY UIDNEXT MESSAGES)")[0]
+    words = re.search(r"\((.*)\)", line).group(1).split()
+    return {words[i]: int(words[i + 1]) for i in range(0, len(words), 2)}
