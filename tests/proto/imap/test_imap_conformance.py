@@ -361,9 +361,10 @@ def dovecot():
     d.stop()
 
 
-@pytest.fixture
-def pair(imap, dovecot):
-    mc = commune_conn(imap)
+@pytest.fixture(params=["alice", "carol"])
+def pair(request, imap, dovecot):
+    """alice's INBOX is an .mbox, carol's an .mdir: both formats."""
+    mc = commune_conn(imap, request.param)
     _fill(mc)
     md = dovecot_conn(dovecot)
     md.ok("s", "SELECT INBOX")
