@@ -80,36 +80,30 @@ static void
 append_run(struct imap_conn *conn)
 {
 	struct append_ctx *ctx = conn->job_ctx;
-	struct mailbox *box;
-	struct mailbox_status st;
 	struct imap_acl_box dest;
-	uint32_t *uids;
+	uint32_t *uids, uidvalidity;
 	unsigned int i;
 	buf_t set = BUF_INIT;
 
 	if (imap_acl_resolve(conn, ctx->dest, STORE_ACL_INSERT, "APPEND",
 			     &dest) < 0)
 		return;
-	if (store_mailbox_open(dest.account, dest.name, &box) < 0) {
-		imap_job_tagged(conn, "NO [TRYCREATE] APPEND: no such "
-				"mailbox.");
-		imap_acl_box_deinit(conn, &dest);
-		return;
-	}
 	for (i = 0; i < ctx->count; i++)
 		imap_acl_filter_flags(dest.rights, &ctx->msgs[i].flags,
 				      ctx->keywords[i]);
 	uids = i_malloc(ctx->count * sizeof(*uids));
-	if (store_mailbox_append(box, ctx->msgs, ctx->count, uids) < 0) {
-		imap_job_store_error(conn, "APPEND");
-	} else {
-		store_mailbox_get_status(box, &st);
+	if (store_append_to(dest.account, dest.name, ctx->msgs, ctx->count,
+			    uids, &uidvalidity) == 0) {
 		imap_uidset_append(&set, uids, ctx->count);
 		imap_job_tagged(conn, "OK [APPENDUID %u %s] APPEND completed.",
-				st.uidvalidity, buf_cstr(&set));
+				uidvalidity, buf_cstr(&set));
+	} else if (store_error(NULL) == STORE_ERROR_NOT_FOUND) {
+		imap_job_tagged(conn, "NO [TRYCREATE] APPEND: no such "
+				"mailbox.");
+	} else {
+		imap_job_store_error(conn, "APPEND");
 	}
 	buf_deinit(&set);
-	store_mailbox_close(&box);
 	imap_acl_box_deinit(conn, &dest);
 	free(uids);
 }

@@ -263,6 +263,26 @@ store_mailbox_append(struct mailbox *box, const struct store_append *msgs,
 }
 
 int
+store_append_to(struct account *account, const char *mailbox_name,
+		const struct store_append *msgs, unsigned int count,
+		uint32_t *uids_r, uint32_t *uidvalidity_r)
+{
+	struct mailbox *box;
+	int ret;
+
+	if (mailbox_alloc(account, mailbox_name, &box) < 0)
+		return -1;
+	/* no view: only the index header is read, however big the
+	   mailbox (a view would read every record, per APPEND) */
+	ret = store_mailbox_append(box, msgs, count, uids_r);
+	if (ret == 0 && uidvalidity_r != NULL)
+		*uidvalidity_r = box->hdr_valid ? box->hdr.uidvalidity :
+			box->meta.uidvalidity;
+	mailbox_free(&box);
+	return ret;
+}
+
+int
 store_deliver(struct account *account, const char *mailbox_name,
 	      const struct store_append *msg, uint32_t *uid_r)
 {

@@ -213,6 +213,12 @@ struct store_append {
    (count entries) gets the new UIDs. Does not sync the view. */
 int store_mailbox_append(struct mailbox *box, const struct store_append *msgs,
 			 unsigned int count, uint32_t *uids_r);
+/* store_mailbox_append() without opening a view (cheap even on huge
+   mailboxes); *uidvalidity_r (may be NULL) is the mailbox's. A missing
+   mailbox fails with STORE_ERROR_NOT_FOUND. */
+int store_append_to(struct account *account, const char *mailbox_name,
+		    const struct store_append *msgs, unsigned int count,
+		    uint32_t *uids_r, uint32_t *uidvalidity_r);
 /* Delivery without opening a view: cheap even on huge mailboxes. */
 int store_deliver(struct account *account, const char *mailbox_name,
 		  const struct store_append *msg, uint32_t *uid_r);
