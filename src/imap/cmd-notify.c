@@ -1065,6 +1065,8 @@ imap_notify_deinit(struct imap_conn *conn)
 	for (i = 0; i < notify->live_count; i++)
 		imap_idle_unwatch_wd(conn->server, notify->live_wds[i]);
 	notify_destroy(&notify);
+	/* the list timer and the selected mailbox's watch go too */
+	imap_conn_notify_started(conn);
 }
 
 bool
