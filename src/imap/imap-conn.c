@@ -361,6 +361,9 @@ job_done(void *context)
 	}
 	conn->job_continue = false;
 	conn->waiting = false;
+	if (conn->bev != NULL && !conn->eof && !conn->closing &&
+	    !conn->starttls_pending)
+		bufferevent_enable(conn->bev, EV_READ);
 	if (conn->job_done != NULL)
 		conn->job_done(conn);
 	/* After "* BYE" (the selected mailbox went away) no tagged
@@ -392,6 +395,12 @@ imap_conn_job(struct imap_conn *conn, imap_job_run_cb_t *run,
 	conn->job_done = done;
 	conn->job_sync = sync;
 	conn->waiting = true;
+	/* No reading while the job runs: input stays in the socket, and
+	   libevent does not call conn_read_cb again and again for input
+	   conn_run would not take (a pipelined APPEND stream made the loop
+	   spin some 200 times per command). job_done reads again. */
+	if (conn->bev != NULL)
+		bufferevent_disable(conn->bev, EV_READ);
 	job_submit(conn);
 }
 
