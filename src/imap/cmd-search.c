@@ -520,8 +520,10 @@ match_parts(struct search_msg *sm, const struct mime_part *part,
 	buf_t text = BUF_INIT;
 	bool found = false;
 
+	/* TEXT: every header inside the body counts, an encapsulated
+	   message's and a body part's MIME header alike (they are body
+	   text of the message, RFC 3501 §6.4.4; Dovecot reads them too) */
 	if (headers && part->parent != NULL &&
-	    (part->parent->flags & MIME_PART_FLAG_MESSAGE_RFC822) != 0 &&
 	    match_header_part(sm, part, NULL, key))
 		return true;
 	if (part->children == NULL) {
