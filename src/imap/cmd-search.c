@@ -547,6 +547,9 @@ static bool
 match_body(struct search_msg *sm, const struct search_key *key,
 	   bool headers)
 {
+	/* every body holds the empty string, even one without text */
+	if (key->folded.len == 0)
+		return true;
 	return load(sm) && match_parts(sm, sm->mime->root, key, headers);
 }
 

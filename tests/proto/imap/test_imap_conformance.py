@@ -241,7 +241,7 @@ CORPUS = [
 # Each runs as "SEARCH <key>"; RECENT, NEW, OLD and MODSEQ are checked
 # on their own (Commune keeps no \Recent; MODSEQ values differ).
 SEARCH_KEYS = [
-    "ALL", "ANSWERED", "UNANSWERED", "DELETED", "UNDELETED", "DRAFT",
+    "ALL", "ANSWERED", "UNANSWERED", "BODY \"\"", "TEXT \"\"", "DELETED", "UNDELETED", "DRAFT",
     "UNDRAFT", "FLAGGED", "UNFLAGGED", "SEEN", "UNSEEN",
     "KEYWORD $Forwarded", "KEYWORD project", "KEYWORD nosuchkw",
     "UNKEYWORD $Forwarded", "UNKEYWORD $label1",
@@ -268,6 +268,7 @@ SEARCH_KEYS = [
     "TEXT \"the original\"", "TEXT \"content-type: text/html\"",
     "TEXT b3", "BODY octet-stream", "BODY \"the original\"",
     "BODY \"inner subject\"", "BODY \"content-type\"",
+    "OR BODY \"\" NOT ALL",
     "LARGER 1000", "LARGER 100000", "SMALLER 500", "SMALLER 1",
     "BEFORE 1-Mar-2021", "BEFORE 28-Feb-2021", "ON 28-Feb-2021",
     "ON 1-Mar-2021", "ON 10-Mar-2021", "ON 11-Mar-2021",
