@@ -460,6 +460,45 @@ view_index(struct mailbox *box, uint32_t uid, unsigned int *i_r)
 	return 0;
 }
 
+void
+store_mailbox_release_file(struct mailbox *box)
+{
+	if (box->view_fd != -1) {
+		close(box->view_fd);
+		box->view_fd = -1;
+	}
+}
+
+/* The .mbox file the view's offsets are in, reopened after
+   store_mailbox_release_file(); when it was replaced meanwhile (an
+   expunge rewrote it) those offsets mean nothing there: the messages
+   count as expunged until the next sync switches the view. */
+static int
+view_fd_get(struct mailbox *box)
+{
+	struct stat st;
+	int fd;
+
+	if (box->view_fd != -1)
+		return box->view_fd;
+	fd = open(box->path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 && errno != ENOENT)
+		return store_set_syscall_error("open", box->path);
+	if (fd != -1 && fstat(fd, &st) == -1) {
+		close(fd);
+		return store_set_syscall_error("fstat", box->path);
+	}
+	if (fd == -1 || (uint64_t)st.st_ino != box->view_ino) {
+		if (fd != -1)
+			close(fd);
+		return store_set_error(STORE_ERROR_NOT_FOUND,
+			"Mailbox %s changed; its messages are read again "
+			"after the next sync", box->name);
+	}
+	box->view_fd = fd;
+	return fd;
+}
+
 int
 store_mailbox_msg_read(struct mailbox *box, uint32_t uid, buf_t *out)
 {
@@ -469,8 +508,9 @@ store_mailbox_msg_read(struct mailbox *box, uint32_t uid, buf_t *out)
 	if (view_index(box, uid, &i) < 0)
 		return -1;
 	if (box->format == MAILBOX_FORMAT_MBOX)
-		return read_exact(box->view_fd, box->path, box->locs[i].offset,
-				  box->msgs[i].size, out);
+		return view_fd_get(box) == -1 ? -1 :
+			read_exact(box->view_fd, box->path,
+				   box->locs[i].offset, box->msgs[i].size, out);
 	if ((fd = mdir_view_open(box, i)) == -1)
 		return -1;
 	ret = read_exact(fd, box->path, 0, box->msgs[i].size, out);
@@ -488,6 +528,8 @@ store_mailbox_msg_fd(struct mailbox *box, uint32_t uid, int *fd_r,
 	if (view_index(box, uid, &i) < 0)
 		return -1;
 	if (box->format == MAILBOX_FORMAT_MBOX) {
+		if (view_fd_get(box) == -1)
+			return -1;
 		fd = fcntl(box->view_fd, F_DUPFD_CLOEXEC, 0);
 		if (fd == -1)
 			return store_set_syscall_error("dup", box->path);

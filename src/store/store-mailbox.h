@@ -213,6 +213,11 @@ struct store_append {
    (count entries) gets the new UIDs. Does not sync the view. */
 int store_mailbox_append(struct mailbox *box, const struct store_append *msgs,
 			 unsigned int count, uint32_t *uids_r);
+/* Closes what the view keeps open (the .mbox file) until a message is
+   read again: an idle session then holds no descriptor but its socket.
+   A message of a file replaced meanwhile reads as expunged until the
+   next sync. */
+void store_mailbox_release_file(struct mailbox *box);
 /* store_mailbox_append() without opening a view (cheap even on huge
    mailboxes); *uidvalidity_r (may be NULL) is the mailbox's. A missing
    mailbox fails with STORE_ERROR_NOT_FOUND. */
