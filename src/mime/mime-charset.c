@@ -72,6 +72,9 @@ mime_utf8_sanitize(const unsigned char *data, size_t len, buf_t *out)
 {
 	size_t i = 0, start = 0, n;
 
+	/* data may be NULL when empty (an empty buf_t): no "data + 0" */
+	if (len == 0)
+		return;
 	while (i < len) {
 		if (data[i] < 0x80) {
 			i++;

@@ -100,12 +100,34 @@ test_preview(void **state)
 	mime_message_free(&mime);
 }
 
+/* fuzz-preview: an HTML part whose text is empty (the header block ran
+   to the end) passed a NULL buffer to mime_utf8_sanitize, which then did
+   "NULL + 0" (UBSan: applying zero offset to null pointer). */
+static void
+test_empty_html(void **state)
+{
+	static const char msg[] =
+		"Subject: s\r\nContent-Type: text/html; charset=utf-8e>"
+		"<p>Caf&eacute; &amp; <b>K</b>&#246;ln</p><!-- c --></html>"
+		"\r\n";
+	struct mime_message *mime;
+	buf_t out = BUF_INIT;
+
+	mime = mime_message_parse((const unsigned char *)msg,
+				  sizeof(msg) - 1);
+	mime_preview_append(mime, (const unsigned char *)msg, &out);
+	assert_int_equal(out.len, 0);
+	buf_deinit(&out);
+	mime_message_free(&mime);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_preview),
+		cmocka_unit_test(test_empty_html),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
