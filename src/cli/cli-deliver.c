@@ -7,8 +7,10 @@
  */
 #include "cli-private.h"
 #include "cli-flags.h"
+#include "crlf.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -48,6 +50,7 @@ cmd_deliver(struct cli_ctx *ctx)
 	struct cli_flags flags;
 	struct account *account;
 	buf_t data = BUF_INIT;
+	unsigned char *crlf = NULL;
 	const char *error;
 	uint32_t uid;
 	int ret;
@@ -67,6 +70,9 @@ cmd_deliver(struct cli_ctx *ctx)
 	memset(&msg, 0, sizeof(msg));
 	msg.data = data.data;
 	msg.len = data.len;
+	/* stored with CRLF line ends, as LMTP and IMAP store it */
+	if ((crlf = crlf_canonical(msg.data, msg.len, &msg.len)) != NULL)
+		msg.data = crlf;
 	msg.flags = flags.flags;
 	msg.keywords = (const char *const *)flags.keywords;
 	msg.return_path = ctx->opts[CLI_OPT_FROM];
@@ -77,6 +83,7 @@ cmd_deliver(struct cli_ctx *ctx)
 		printf("%u\n", uid);
 	store_account_close(&account);
 out:
+	free(crlf);
 	buf_deinit(&data);
 	cli_flags_deinit(&flags);
 	return ret;
@@ -84,8 +91,9 @@ out:
 
 static const struct cli_command commands[] = {
 	{ NULL, "ACCOUNT [--mailbox M] [--flags F] [--from SENDER] < MESSAGE",
-	  "Delivers the message on standard input (its exact bytes, at\n"
-	  "most 64 MiB) to INBOX or mailbox M and prints its UID; exits 0\n"
+	  "Delivers the message on standard input (at most 64 MiB; bare\n"
+	  "LF line ends are stored as CRLF, as RFC 5322 has them) to INBOX\n"
+	  "or mailbox M and prints its UID; exits 0\n"
 	  "only once it is on disk. --flags: flags separated by spaces or\n"
 	  "commas, like \"\\Seen $Label1\". --from: the envelope sender.\n",
 	  1, 1, CLI_OPT_BIT(CLI_OPT_MAILBOX) | CLI_OPT_BIT(CLI_OPT_FLAGS) |

@@ -10,6 +10,7 @@
  */
 #include "cli-import.h"
 #include "cli-mbox.h"
+#include "crlf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -124,6 +125,7 @@ importer_flush(struct importer *imp)
 {
 	struct store_append *msgs;
 	uint32_t *uids;
+	unsigned char **crlf;
 	unsigned int i;
 	int ret = 0;
 
@@ -131,9 +133,16 @@ importer_flush(struct importer *imp)
 		return 0;
 	msgs = i_malloc(imp->count * sizeof(*msgs));
 	uids = i_malloc(imp->count * sizeof(*uids));
+	crlf = i_malloc(imp->count * sizeof(*crlf));
 	for (i = 0; i < imp->count; i++) {
 		msgs[i].data = imp->items[i].data;
 		msgs[i].len = imp->items[i].len;
+		/* mbox files and Maildirs hold LF line ends; messages are
+		   stored with CRLF, as LMTP and IMAP store them */
+		crlf[i] = crlf_canonical(msgs[i].data, msgs[i].len,
+					 &msgs[i].len);
+		if (crlf[i] != NULL)
+			msgs[i].data = crlf[i];
 		msgs[i].flags = imp->items[i].flags.flags;
 		msgs[i].keywords =
 			(const char *const *)imp->items[i].flags.keywords;
@@ -151,6 +160,9 @@ importer_flush(struct importer *imp)
 		cli_flags_deinit(&imp->new_keywords);
 		cli_flags_init(&imp->new_keywords);
 	}
+	for (i = 0; i < imp->count; i++)
+		free(crlf[i]);
+	free(crlf);
 	free(msgs);
 	free(uids);
 	batch_reset(imp);

@@ -485,6 +485,21 @@ append_flag_fields(buf_t *out, const struct cli_flags *flags,
 	}
 }
 
+/* Every CRLF in buf made LF, in place. */
+static void
+crlf_to_lf(buf_t *buf)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < buf->len; i++) {
+		if (buf->data[i] == '\r' && i + 1 < buf->len &&
+		    buf->data[i + 1] == '\n')
+			continue;
+		buf->data[n++] = buf->data[i];
+	}
+	buf_truncate(buf, n);
+}
+
 /* Appends data quoting every ^>*From line with one more '>'. */
 static void
 append_quoted(buf_t *out, const unsigned char *data, size_t len)
@@ -528,6 +543,9 @@ cli_mbox_msg_encode(buf_t *out, const unsigned char *data, size_t len,
 		buf_append_str(&msg, eol);
 	append_flag_fields(&msg, flags, eol);
 	buf_append(&msg, data + header_end, len - header_end);
+	/* mbox files have LF line ends; the store keeps CRLF, and import
+	   makes it CRLF again */
+	crlf_to_lf(&msg);
 	append_quoted(out, msg.data, msg.len);
 	if (out->len > 0 && out->data[out->len - 1] != '\n')
 		buf_append_c(out, '\n');

@@ -21,7 +21,9 @@
  * its Status/X-Status/X-Keywords replaced by ones telling its flags
  * (Status: RO when seen, else O), every ^>*From line quoted with one more
  * '>', a line end added when the message lacks a final one, then an empty
- * line. Reading what was written gives back the same bytes and flags.
+ * line; CRLF line ends (as the store keeps them) are written as LF, and
+ * `import` makes them CRLF again, so reading what was written gives back
+ * the same stored bytes and flags.
  */
 #ifndef CLI_MBOX_H
 #define CLI_MBOX_H

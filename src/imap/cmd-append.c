@@ -7,6 +7,7 @@
  * of src/imap.
  */
 #include "imap-private.h"
+#include "crlf.h"
 #include "store.h"
 #include "store-acl.h"
 
@@ -108,28 +109,6 @@ append_run(struct imap_conn *conn)
 	free(uids);
 }
 
-unsigned char *
-imap_append_crlf(const unsigned char *data, size_t len, size_t *len_r)
-{
-	unsigned char *out;
-	size_t i, n = 0, bare = 0;
-
-	for (i = 0; i < len; i++) {
-		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
-			bare++;
-	}
-	if (bare == 0)
-		return NULL;
-	out = i_malloc(len + bare);
-	for (i = 0; i < len; i++) {
-		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
-			out[n++] = '\r';
-		out[n++] = data[i];
-	}
-	*len_r = n;
-	return out;
-}
-
 /* One message: [flags] [date] literal at args[*i]. 0, or -1. */
 static int
 parse_message(struct append_ctx *ctx, const struct imap_arg *args,
@@ -166,7 +145,7 @@ parse_message(struct append_ctx *ctx, const struct imap_arg *args,
 	msg->len = args[*i].len;
 	if (args[*i].type == IMAP_ARG_LITERAL &&
 	    (ctx->crlf[ctx->count - 1] =
-	     imap_append_crlf(msg->data, msg->len, &msg->len)) != NULL)
+	     crlf_canonical(msg->data, msg->len, &msg->len)) != NULL)
 		msg->data = ctx->crlf[ctx->count - 1];
 	(*i)++;
 	return 0;

@@ -10,6 +10,7 @@
  * destination is the selected mailbox). Part of src/imap.
  */
 #include "imap-private.h"
+#include "crlf.h"
 #include "imap-seqset.h"
 #include "store.h"
 
@@ -126,8 +127,8 @@ parse_replace(struct imap_conn *conn, struct replace_ctx *ctx,
 	ctx->msg.data = (const unsigned char *)args[i].str;
 	ctx->msg.len = args[i].len;
 	if (args[i].type == IMAP_ARG_LITERAL &&
-	    (ctx->crlf = imap_append_crlf(ctx->msg.data, ctx->msg.len,
-					  &ctx->msg.len)) != NULL)
+	    (ctx->crlf = crlf_canonical(ctx->msg.data, ctx->msg.len,
+					&ctx->msg.len)) != NULL)
 		ctx->msg.data = ctx->crlf;
 	ctx->msg.flags = flags;
 	ctx->msg.keywords = ctx->keywords;

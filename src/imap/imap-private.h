@@ -424,12 +424,6 @@ void cmd_append(struct imap_conn *conn);
 /* RFC 3501 date-time "dd-Mon-yyyy hh:mm:ss +zzzz" to seconds since the
    epoch, or -1 when invalid (cmd-append.c). */
 int64_t imap_date_time_parse(const char *s);
-/* A message literal with its bare LFs made CRLF (RFC 3501 §2.2), as
-   Dovecot saves it, so RFC822.SIZE is what BODY[] sends: a copy the
-   caller frees and its length in *len_r, or NULL when there is no bare
-   LF (cmd-append.c; REPLACE uses it too). */
-unsigned char *imap_append_crlf(const unsigned char *data, size_t len,
-				size_t *len_r);
 void cmd_replace(struct imap_conn *conn);
 void cmd_replace_args(struct imap_conn *conn, const struct imap_arg *args,
 		      unsigned int count);

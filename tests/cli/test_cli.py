@@ -48,8 +48,16 @@ def snapshot(base):
 
 
 def msg(subject="hello", body="body\n", extra=""):
-    return (f"From: a@example.org\nTo: b@example.org\nSubject: {subject}\n"
-            f"{extra}\n{body}").encode()
+    """A message as the store keeps it: CRLF line ends (the CLI stores
+    bare LFs as CRLF, as LMTP and IMAP do)."""
+    return crlf(f"From: a@example.org\nTo: b@example.org\n"
+                f"Subject: {subject}\n{extra}\n{body}".encode())
+
+
+def crlf(data):
+    """data with every bare LF made CRLF (src/lib/crlf.c)."""
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n") \
+        if b"\r" not in data else re.sub(rb"(?<!\r)\n", b"\r\n", data)
 
 
 def deliver(commune, account, data, *args):
@@ -439,16 +447,19 @@ BINARY = (b"From: a@b\r\nSubject: bin\r\n\r\n" + bytes(range(256)) +
 
 @pytest.mark.parametrize("fmt", ["mbox", "mdir"])
 def test_deliver_show_byte_exact(commune, john, fmt):
+    """Every byte kept (NULs, "From " lines, no final line end), except
+    that bare LFs are stored as CRLF, so that the size is what IMAP's
+    RFC822.SIZE and POP3's LIST report and send."""
     commune.ok("mailbox", "create", john, "Box", "--format", fmt)
     samples = [BINARY, msg(), b"X: y\n\n", b"no header at all",
-               b"From x\n\nFrom y\n"]
+               b"From x\n\nFrom y\n", b"lone\rCR\r\n"]
     uids = [deliver(commune, john, s, "--mailbox", "Box") for s in samples]
     assert uids == sorted(uids) and len(set(uids)) == len(uids)
     for uid, data in zip(uids, samples):
         p = commune.run("message", "show", john, "Box", str(uid))
-        assert p.returncode == 0 and p.stdout == data
+        assert p.returncode == 0 and p.stdout == crlf(data)
     sizes = [m["size"] for m in listing(commune, john, "Box")]
-    assert sizes == [len(s) for s in samples]
+    assert sizes == [len(crlf(s)) for s in samples]
     p = commune.run("message", "show", john, "Box", "999")
     assert p.returncode == EXIT_FAIL and p.stdout == b""
 
@@ -714,11 +725,12 @@ def test_import_export_python_mbox(commune, tmp_path, john):
         for i in range(len(PY_FLAGS))]
     # Status and X-Status are gone from the stored message; the rest is
     # as Python wrote it (mboxo: Python escaped "From " in the body and
-    # our mboxrd reading takes one '>' away again).
+    # our mboxrd reading takes one '>' away again), with CRLF line ends.
     shown = commune.run("message", "show", john, "Imported",
                         str(got[1]["uid"])).stdout
     assert b"Status:" not in shown
-    assert b"\nFrom inside the body\n" in shown
+    assert b"\r\nFrom inside the body\r\n" in shown
+    assert b"\n" not in shown.replace(b"\r\n", b"")
 
     dst = tmp_path / "out.mbox"
     commune.ok("export", john, "Imported", str(dst))
@@ -760,7 +772,7 @@ def test_export_keywords_and_from_quoting(commune, tmp_path, john):
     m = listing(commune, john, "Back")[0]
     assert m["flags"] == {"\\Seen", "\\Draft", "$Label1", "work"}
     assert commune.run("message", "show", john, "Back",
-                       str(m["uid"])).stdout == data
+                       str(m["uid"])).stdout == crlf(data)
 
 
 def test_import_maildir_python(commune, tmp_path, john):

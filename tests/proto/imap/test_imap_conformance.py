@@ -1177,7 +1177,8 @@ def _status_raw(c, box):
 def test_rfc822_size_of_bare_lf_and_delivered_messages(imap, accounts):
     """RFC822.SIZE equals the BODY[] literal also for a message
     appended with bare LF line ends (saved with CRLF, as Dovecot does),
-    one with a lone CR, and one delivered by LMTP; BODY[HEADER] +
+    one with a lone CR, one delivered by LMTP and one by `commune
+    deliver` with bare LFs (stored as CRLF too); BODY[HEADER] +
     BODY[TEXT] is BODY[]. A literal8 (BINARY) APPEND is kept as sent."""
     c = commune_conn(imap)
     for data in (b"Subject: lf\n\nline one\nline two\n",
@@ -1187,8 +1188,9 @@ def test_rfc822_size_of_bare_lf_and_delivered_messages(imap, accounts):
     with smtplib.LMTP("127.0.0.1", imap.ports["lmtp"], timeout=30) as lm:
         lm.sendmail("x@example.net", ["alice"],
                     b"Subject: lmtp\r\n\r\n.dot-stuffed line\r\n")
+    deliver(accounts, "alice", b"Subject: cli\n\nbare\nLF\n")
     c.ok("s", "SELECT INBOX")
-    for seq in range(1, 5):
+    for seq in range(1, 6):
         out = c.ok("f", f"FETCH {seq} (RFC822.SIZE BODY.PEEK[] "
                         f"BODY.PEEK[HEADER] BODY.PEEK[TEXT])")
         mo = re.match(rb"\* \d+ FETCH \(RFC822\.SIZE (\d+) BODY\[\] "
@@ -1204,7 +1206,7 @@ def test_rfc822_size_of_bare_lf_and_delivered_messages(imap, accounts):
                            b"line two\r\n)")
     data = b"Subject: binary\n\n\x00\n"
     c.ok("b", b"APPEND INBOX ~{%d+}\r\n" % len(data) + data)
-    out = c.ok("f", "FETCH 5 (RFC822.SIZE)")
+    out = c.ok("f", "FETCH 6 (RFC822.SIZE)")
     assert out[-1].endswith(b"(RFC822.SIZE %d)" % len(data)), out
     c.close()
 
