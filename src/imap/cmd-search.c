@@ -63,11 +63,6 @@ struct search_key {
 };
 
 /* ESEARCH (RFC 4731) RETURN options. */
-#define RET_MIN 0x01u
-#define RET_MAX 0x02u
-#define RET_COUNT 0x04u
-#define RET_ALL 0x08u
-#define RET_SAVE 0x10u          /* SEARCHRES (RFC 5182) */
 
 struct search_ctx {
 	struct search_key *root;
@@ -831,10 +826,8 @@ search_charset_ok(const char *charset)
 	return ok;
 }
 
-/* RETURN (MIN MAX COUNT ALL): 0, or -1. An empty list means ALL
-   (RFC 4731 §3.1). */
-static int
-parse_return(const struct imap_arg *arg, struct search_ctx *ctx)
+int
+imap_return_parse(const struct imap_arg *arg, unsigned int *ret_r)
 {
 	static const struct {
 		const char *name;
@@ -845,7 +838,7 @@ parse_return(const struct imap_arg *arg, struct search_ctx *ctx)
 		{ "SAVE", RET_SAVE },
 	};
 	const struct imap_arg *list;
-	unsigned int count, i, j;
+	unsigned int count, i, j, ret = 0;
 	const char *name;
 
 	if (!imap_arg_get_list(arg, &list, &count))
@@ -859,11 +852,9 @@ parse_return(const struct imap_arg *arg, struct search_ctx *ctx)
 		}
 		if (j == N_ELEMENTS(opts))
 			return -1;
-		ctx->ret |= opts[j].bit;
+		ret |= opts[j].bit;
 	}
-	ctx->esearch = true;
-	if ((ctx->ret & ~RET_SAVE) == 0 && ctx->ret != RET_SAVE)
-		ctx->ret = RET_ALL;
+	*ret_r = ret == 0 ? RET_ALL : ret;
 	return 0;
 }
 
@@ -879,11 +870,12 @@ cmd_search_args(struct imap_conn *conn, const struct imap_arg *args,
 
 	if (count >= 2 && imap_arg_get_atom(&args[0], &name) &&
 	    strcasecmp(name, "RETURN") == 0) {
-		if (parse_return(&args[1], ctx) < 0) {
+		if (imap_return_parse(&args[1], &ctx->ret) < 0) {
 			free(ctx);
 			imap_conn_bad(conn, "Invalid SEARCH RETURN options.");
 			return;
 		}
+		ctx->esearch = true;
 		p.pos = 2;
 	}
 	if (!ctx->esearch && (conn->enabled & IMAP_ENABLED_IMAP4REV2) != 0) {

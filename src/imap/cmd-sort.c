@@ -290,11 +290,6 @@ static const struct {
 };
 
 /* ESORT (RFC 5267 §3) RETURN options. */
-#define RET_MIN 0x01u
-#define RET_MAX 0x02u
-#define RET_COUNT 0x04u
-#define RET_ALL 0x08u
-#define RET_SAVE 0x10u          /* SEARCHRES (RFC 5182 §2.4) */
 
 struct sort_criterion {
 	enum sort_key key;
@@ -487,41 +482,6 @@ sort_ctx_free(struct imap_conn *conn)
 	conn->job_ctx = NULL;
 }
 
-/* RETURN (MIN MAX COUNT ALL SAVE): 0, or -1. An empty list means ALL
-   (RFC 5267 §3.1 via RFC 4731 §3.1). */
-static int
-parse_return(const struct imap_arg *arg, struct sort_ctx *ctx)
-{
-	static const struct {
-		const char *name;
-		unsigned int bit;
-	} opts[] = {
-		{ "MIN", RET_MIN }, { "MAX", RET_MAX },
-		{ "COUNT", RET_COUNT }, { "ALL", RET_ALL },
-		{ "SAVE", RET_SAVE },
-	};
-	const struct imap_arg *list;
-	unsigned int count, i, j;
-	const char *name;
-
-	if (!imap_arg_get_list(arg, &list, &count))
-		return -1;
-	for (i = 0; i < count; i++) {
-		if (!imap_arg_get_atom(&list[i], &name))
-			return -1;
-		for (j = 0; j < N_ELEMENTS(opts); j++) {
-			if (strcasecmp(name, opts[j].name) == 0)
-				break;
-		}
-		if (j == N_ELEMENTS(opts))
-			return -1;
-		ctx->ret |= opts[j].bit;
-	}
-	ctx->esort = true;
-	if (ctx->ret == 0)
-		ctx->ret = RET_ALL;
-	return 0;
-}
 
 /* The sort criteria list (RFC 5256 §4: sort-criterion =
    ["REVERSE" SP] sort-key). NULL on success, or the BAD text. */
@@ -569,11 +529,12 @@ cmd_sort_args(struct imap_conn *conn, const struct imap_arg *args,
 
 	if (count >= 2 && imap_arg_get_atom(&args[0], &name) &&
 	    strcasecmp(name, "RETURN") == 0) {
-		if (parse_return(&args[1], ctx) < 0) {
+		if (imap_return_parse(&args[1], &ctx->ret) < 0) {
 			free(ctx);
 			imap_conn_bad(conn, "Invalid SORT RETURN options.");
 			return;
 		}
+		ctx->esort = true;
 		pos = 2;
 	}
 	if (pos >= count) {

@@ -432,6 +432,15 @@ void cmd_search_args(struct imap_conn *conn, const struct imap_arg *args,
 		     unsigned int count);
 /* SEARCH's criteria for SORT and THREAD (RFC 5256 §3), in cmd-search.c. */
 struct imap_search;
+/* ESEARCH/ESORT result options (RFC 4731 §3.1, RFC 5267, RFC 5182). */
+#define RET_MIN 0x01u
+#define RET_MAX 0x02u
+#define RET_COUNT 0x04u
+#define RET_ALL 0x08u
+#define RET_SAVE 0x10u          /* SEARCHRES (RFC 5182 §2.4) */
+/* RETURN (MIN MAX COUNT ALL SAVE) into *ret_r (RET_* bits); an empty
+   list means ALL. 0, or -1 on bad syntax (cmd-search.c; SORT uses it). */
+int imap_return_parse(const struct imap_arg *arg, unsigned int *ret_r);
 /* True when SEARCH, SORT and THREAD accept keys in charset. */
 bool imap_search_charset_ok(const char *charset);
 /* Loop thread: parses the search keys args[0..count) (after the

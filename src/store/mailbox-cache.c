@@ -457,6 +457,12 @@ cache_rewrite(struct mailbox *box, struct mailbox_cache *cache)
 	buf_deinit(&out);
 }
 
+char *
+mailbox_cache_path(const char *mailbox_path)
+{
+	return i_strdup_printf("%s.cache", mailbox_path);
+}
+
 void
 mailbox_cache_flush(struct mailbox *box)
 {
@@ -524,7 +530,7 @@ store_mailbox_msg_cached_header(struct mailbox *box,
 
 	if (cache == NULL) {
 		cache = box->cache = i_malloc(sizeof(*cache));
-		cache->path = i_strdup_printf("%s.cache", box->path);
+		cache->path = mailbox_cache_path(box->path);
 		cache_load(cache, box->view_uidvalidity);
 	}
 	if (cache_lookup(cache, msg->uid, out))

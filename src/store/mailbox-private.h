@@ -475,6 +475,8 @@ void mailbox_free(struct mailbox **box);
 /* mailbox-cache.c: writes the header cache's pending records; frees it
    (after a flush). */
 void mailbox_cache_flush(struct mailbox *box);
+/* Where the header cache of the mailbox at mailbox_path lives. */
+char *mailbox_cache_path(const char *mailbox_path);
 void mailbox_cache_free(struct mailbox *box);
 /* For fuzz-cache: parses data as a header cache file, asserting what a
    reader relies on; returns how many records it accepts. */

@@ -630,7 +630,7 @@ account_single_cleanup(struct account *account, enum mailbox_format format)
 
 		(void)vfs_unlink(side);
 		free(side);
-		side = i_strdup_printf("%s.cache", path);
+		side = mailbox_cache_path(path);
 		(void)vfs_unlink(side);
 		free(side);
 	}
@@ -730,7 +730,7 @@ single_account_files(struct account *account,
 	files[0] = account_mailbox_path(account, "INBOX", format);
 	files[1] = account_mailbox_index_path(account, "INBOX", format);
 	files[2] = expunge_log_path(files[0]);
-	files[3] = i_strdup_printf("%s.cache", files[0]);
+	files[3] = mailbox_cache_path(files[0]);
 	files[4] = i_strdup(account->info_path);
 	files[5] = i_strdup(account->lock_path);
 	files[6] = i_strdup(account->settings_path);

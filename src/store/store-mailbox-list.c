@@ -112,7 +112,7 @@ cache_path(struct account *account, const char *name,
 	   enum mailbox_format format)
 {
 	char *path = account_mailbox_path(account, name, format);
-	char *ret = i_strdup_printf("%s.cache", path);
+	char *ret = mailbox_cache_path(path);
 
 	free(path);
 	return ret;
