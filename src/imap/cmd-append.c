@@ -7,7 +7,7 @@
  * of src/imap.
  */
 #include "imap-private.h"
-#include "crlf.h"
+#include "mime-binary.h"
 #include "store.h"
 #include "store-acl.h"
 
@@ -21,7 +21,8 @@ struct append_ctx {
 	char *dest;
 	struct store_append *msgs;
 	const char ***keywords;
-	unsigned char **crlf;   /* CRLF copies of messages, or NULL */
+	/* the stored form of messages that had to change (else empty) */
+	buf_t *copies;
 	unsigned int count;
 };
 
@@ -35,10 +36,10 @@ append_ctx_free(struct imap_conn *conn)
 		return;
 	for (i = 0; i < ctx->count; i++) {
 		free(ctx->keywords[i]);
-		free(ctx->crlf[i]);
+		buf_deinit(&ctx->copies[i]);
 	}
 	free(ctx->keywords);
-	free(ctx->crlf);
+	free(ctx->copies);
 	free(ctx->msgs);
 	free(ctx->dest);
 	free(ctx);
@@ -77,6 +78,23 @@ imap_date_time_parse(const char *s)
 	return (int64_t)timegm(&tm) - (sign == '+' ? zone : -zone);
 }
 
+int
+imap_message_prepare(struct store_append *msg, buf_t *copy,
+		     const char **error_r)
+{
+	int ret;
+
+	/* the same for literals and literal8s: a literal cannot hold NULs
+	   (the parser refuses them), but it can hold a part declared
+	   binary with bare LFs, which base64 keeps exact too */
+	ret = mime_binary_convert(msg->data, msg->len, copy, error_r);
+	if (ret > 0) {
+		msg->data = copy->data;
+		msg->len = copy->len;
+	}
+	return ret < 0 ? -1 : 0;
+}
+
 static void
 append_run(struct imap_conn *conn)
 {
@@ -84,8 +102,16 @@ append_run(struct imap_conn *conn)
 	struct imap_acl_box dest;
 	uint32_t *uids, uidvalidity;
 	unsigned int i;
+	const char *error;
 	buf_t set = BUF_INIT;
 
+	for (i = 0; i < ctx->count; i++) {
+		if (imap_message_prepare(&ctx->msgs[i], &ctx->copies[i],
+					 &error) < 0) {
+			imap_job_tagged(conn, "NO [CANNOT] APPEND: %s", error);
+			return;
+		}
+	}
 	if (imap_acl_resolve(conn, ctx->dest, STORE_ACL_INSERT, "APPEND",
 			     &dest) < 0)
 		return;
@@ -143,10 +169,6 @@ parse_message(struct append_ctx *ctx, const struct imap_arg *args,
 	}
 	msg->data = (const unsigned char *)args[*i].str;
 	msg->len = args[*i].len;
-	if (args[*i].type == IMAP_ARG_LITERAL &&
-	    (ctx->crlf[ctx->count - 1] =
-	     crlf_canonical(msg->data, msg->len, &msg->len)) != NULL)
-		msg->data = ctx->crlf[ctx->count - 1];
 	(*i)++;
 	return 0;
 }
@@ -167,7 +189,7 @@ cmd_append(struct imap_conn *conn)
 	/* at most one message per argument */
 	ctx->msgs = i_malloc(count * sizeof(*ctx->msgs));
 	ctx->keywords = i_malloc(count * sizeof(*ctx->keywords));
-	ctx->crlf = i_malloc(count * sizeof(*ctx->crlf));
+	ctx->copies = i_malloc(count * sizeof(*ctx->copies));
 	conn->job_ctx = ctx;
 	while (i < count && error == NULL)
 		(void)parse_message(ctx, args, count, &i, &error);

@@ -10,7 +10,6 @@
  * destination is the selected mailbox). Part of src/imap.
  */
 #include "imap-private.h"
-#include "crlf.h"
 #include "imap-seqset.h"
 #include "store.h"
 
@@ -22,7 +21,7 @@ struct replace_ctx {
 	char *dest;
 	struct store_append msg;
 	const char **keywords;
-	unsigned char *crlf;    /* the message with CRLF line ends, or NULL */
+	buf_t copy;             /* the stored form, when it had to change */
 };
 
 static void
@@ -33,7 +32,7 @@ replace_ctx_free(struct imap_conn *conn)
 	if (ctx == NULL)
 		return;
 	free(ctx->keywords);
-	free(ctx->crlf);
+	buf_deinit(&ctx->copy);
 	free(ctx->dest);
 	free(ctx);
 	conn->job_ctx = NULL;
@@ -61,6 +60,7 @@ replace_run(struct imap_conn *conn)
 	struct mailbox *dest;
 	struct mailbox_status st;
 	uint32_t new_uid;
+	const char *error;
 
 	if (conn->readonly) {
 		imap_job_tagged(conn, "NO [READ-ONLY] Mailbox is read-only.");
@@ -70,6 +70,10 @@ replace_run(struct imap_conn *conn)
 		/* expunged by another session since the client saw it */
 		imap_job_tagged(conn, "NO [EXPUNGEISSUED] The message to "
 				"replace is gone.");
+		return;
+	}
+	if (imap_message_prepare(&ctx->msg, &ctx->copy, &error) < 0) {
+		imap_job_tagged(conn, "NO [CANNOT] REPLACE: %s", error);
 		return;
 	}
 	if (store_mailbox_open(conn->account, ctx->dest, &dest) < 0) {
@@ -126,10 +130,6 @@ parse_replace(struct imap_conn *conn, struct replace_ctx *ctx,
 		return "REPLACE needs the message as a literal.";
 	ctx->msg.data = (const unsigned char *)args[i].str;
 	ctx->msg.len = args[i].len;
-	if (args[i].type == IMAP_ARG_LITERAL &&
-	    (ctx->crlf = crlf_canonical(ctx->msg.data, ctx->msg.len,
-					&ctx->msg.len)) != NULL)
-		ctx->msg.data = ctx->crlf;
 	ctx->msg.flags = flags;
 	ctx->msg.keywords = ctx->keywords;
 	if (conn->uid) {

@@ -424,6 +424,13 @@ void cmd_append(struct imap_conn *conn);
 /* RFC 3501 date-time "dd-Mon-yyyy hh:mm:ss +zzzz" to seconds since the
    epoch, or -1 when invalid (cmd-append.c). */
 int64_t imap_date_time_parse(const char *s);
+/* The form of an APPEND or REPLACE message that is stored: bare LFs
+   made CRLF, binary body parts base64-encoded (mime-binary.h; RFC 3516
+   §4.4). msg->data/len point into copy when it had to change. 0, or -1
+   with *error_r (a NUL byte no encoding can carry). Reads the whole
+   message, so it runs in the command's job, not in the event loop. */
+int imap_message_prepare(struct store_append *msg, buf_t *copy,
+			 const char **error_r);
 void cmd_replace(struct imap_conn *conn);
 void cmd_replace_args(struct imap_conn *conn, const struct imap_arg *args,
 		      unsigned int count);

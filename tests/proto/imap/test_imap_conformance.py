@@ -1088,14 +1088,18 @@ def test_limits_at_their_edges(imap):
     # the other session saw none of it but the new message
     lines = other.cmd("n", "NOOP")
     assert lines == ["* 1 EXISTS", "n OK NOOP completed."], lines
+    # stored as base64 (RFC 3516 §4.4; see test_binary_append_*), so
+    # BINARY[] decodes it back and says so
+    want = (b"Subject: nul\r\nMIME-Version: 1.0\r\n"
+            b"Content-Transfer-Encoding: binary\r\n\r\nab\x00cd\r\n")
     other.send("f FETCH 1 (BINARY.PEEK[])\r\n")
-    assert other.line() == "* 1 FETCH (BINARY[] ~{%d}" % len(data)
+    assert other.line() == "* 1 FETCH (BINARY[] ~{%d}" % len(want)
     got = b""
-    while len(got) < len(data):
+    while len(got) < len(want):
         got += other.buf or other.sock.recv(65536)
         other.buf = b""
-    other.buf = got[len(data):]
-    assert got[:len(data)] == data
+    other.buf = got[len(want):]
+    assert got[:len(want)] == want
     assert other.until_tagged("f")[-1] == "f OK FETCH completed."
 
 
@@ -1179,7 +1183,8 @@ def test_rfc822_size_of_bare_lf_and_delivered_messages(imap, accounts):
     appended with bare LF line ends (saved with CRLF, as Dovecot does),
     one with a lone CR, one delivered by LMTP and one by `commune
     deliver` with bare LFs (stored as CRLF too); BODY[HEADER] +
-    BODY[TEXT] is BODY[]. A literal8 (BINARY) APPEND is kept as sent."""
+    BODY[TEXT] is BODY[]. A literal8 (BINARY) APPEND with a NUL and bare
+    LFs is made a MIME message with a base64 body: exact too."""
     c = commune_conn(imap)
     for data in (b"Subject: lf\n\nline one\nline two\n",
                  b"Subject: cr\r\n\r\na lone\rCR and a bare\nLF\r\n",
@@ -1206,8 +1211,12 @@ def test_rfc822_size_of_bare_lf_and_delivered_messages(imap, accounts):
                            b"line two\r\n)")
     data = b"Subject: binary\n\n\x00\n"
     c.ok("b", b"APPEND INBOX ~{%d+}\r\n" % len(data) + data)
-    out = c.ok("f", "FETCH 6 (RFC822.SIZE)")
-    assert out[-1].endswith(b"(RFC822.SIZE %d)" % len(data)), out
+    out = c.ok("f", "FETCH 6 (RFC822.SIZE BODY.PEEK[] BINARY.PEEK[1])")
+    want = (b"Subject: binary\r\nMIME-Version: 1.0\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\nAA0K")
+    assert out[-1] == (b"* 6 FETCH (RFC822.SIZE %d BODY[] {%d}\r\n%s "
+                       b"BINARY[1] ~{3}\r\n\x00\r\n)"
+                       % (len(want), len(want), want)), out
     c.close()
 
 
@@ -1223,6 +1232,120 @@ def test_replace_with_bare_lf_keeps_size_exact(imap):
     want = data.replace(b"\n", b"\r\n")
     assert out[-1].endswith(b"(RFC822.SIZE %d BODY[] {%d}\r\n"
                             % (len(want), len(want)) + want + b")"), out
+    c.close()
+
+
+# ---- BINARY APPEND (RFC 3516 §4.4): literal8 messages ----
+
+BINARY_APPENDS = [
+    # (message sent as literal8, leaf sections whose BINARY[] must be
+    #  the bytes sent, as Dovecot gives them back)
+    (b"From: a@b\r\nSubject: bin\r\nMIME-Version: 1.0\r\n"
+     b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n"
+     b"--XX\r\nContent-Type: text/plain\r\n\r\nline1\nline2\r\n"
+     b"--XX\r\nContent-Type: application/octet-stream\r\n"
+     b"Content-Transfer-Encoding: binary\r\n\r\n"
+     b"\x00\x01\n\x02\r\x03\r\n--XX--\r\n", ["1", "2"]),
+    (b"From: a@b\nSubject: top\nContent-Type: application/octet-stream\n"
+     b"Content-Transfer-Encoding: binary\n\n\x00\x01\n\x02\r\x03\r\n",
+     ["1"]),
+    # NUL in 8bit text: base64 of its lines with CRLF ends
+    (b"From: a@b\r\nSubject: nul8bit\r\nContent-Type: text/plain\r\n"
+     b"Content-Transfer-Encoding: 8bit\r\n\r\nab\x00cd\nef\r\n", ["1"]),
+    (b"From: a@b\r\nSubject: nested\r\nContent-Type: message/rfc822\r\n"
+     b"\r\nSubject: in\r\nContent-Type: multipart/mixed; boundary=Q\r\n"
+     b"\r\n--Q\r\nContent-Transfer-Encoding: BINARY\r\n"
+     b"Content-Type: image/png\r\n\r\n\x89PNG\n\x00\r\n--Q--\r\n",
+     ["1.1"]),
+    # not MIME, but "binary" still says what the bytes are
+    (b"Subject: noct\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+     b"hello\nworld\x00", ["1"]),
+    (b"Subject: big\r\nMIME-Version: 1.0\r\n"
+     b"Content-Transfer-Encoding: binary\r\n\r\n" + bytes(range(256)) * 2,
+     ["1"]),
+    # binary but plain CRLF lines: stored as sent
+    (b"Subject: clean\r\nMIME-Version: 1.0\r\n"
+     b"Content-Transfer-Encoding: binary\r\n\r\n\xff\xfe\r\n", ["1"]),
+]
+
+
+def _bare_lf(data):
+    return re.search(rb"(?<!\r)\n", data) is not None
+
+
+@pytest.mark.parametrize("user", ["alice", "carol"])
+def test_binary_append_like_dovecot(imap, dovecot, user):
+    """A literal8 APPEND of binary content is stored as an RFC 5322
+    message: binary parts base64-encoded, other bare LFs made CRLF, no
+    NUL left. RFC822.SIZE is what BODY[] sends, BINARY[part] gives back
+    exactly what Dovecot gives back (the bytes sent), and
+    BODY[]/BODYSTRUCTURE agree with each other. Both formats."""
+    mc, md = commune_conn(imap, user), dovecot_conn(dovecot)
+    # carol holds only INBOX; the Dovecot is the module's
+    boxes = {mc: "Binary" if user == "alice" else "INBOX",
+             md: "Binary-" + user}
+    for c, box in boxes.items():
+        if box != "INBOX":
+            c.ok("c", "CREATE " + box)
+        for data, _ in BINARY_APPENDS:
+            c.ok("a", b"APPEND %s ~{%d+}\r\n" % (box.encode(), len(data))
+                 + data)
+        c.ok("s", "SELECT " + box)
+    wrong = []
+    for seq, (data, parts) in enumerate(BINARY_APPENDS, 1):
+        out = mc.ok("f", f"FETCH {seq} (RFC822.SIZE BODY.PEEK[] "
+                         f"BODYSTRUCTURE)")
+        items = _items(out[0])
+        size = int(items[b"RFC822.SIZE"])
+        body = items[b"BODY[]"].split(b"\r\n", 1)[1]
+        assert items[b"BODY[]"].startswith(b"{%d}" % size), (seq, out)
+        assert len(body) == size and b"\x00" not in body, (seq, body)
+        assert not _bare_lf(body), (seq, body)
+        if seq == 7:
+            assert body == data, body
+        for part in parts:
+            item = f"BINARY.PEEK[{part}]"
+            ours, theirs = _fetch(mc, seq, item), _fetch(md, seq, item)
+            ours = _items(ours[0][0])[f"BINARY[{part}]".encode()]
+            theirs = _items(theirs[0][0])[f"BINARY[{part}]".encode()]
+            ours, theirs = (v.split(b"\r\n", 1)[1] for v in (ours, theirs))
+            if ours != theirs:
+                wrong.append(f"{seq} {item}: commune {ours!r} dovecot "
+                             f"{theirs!r}")
+    # the binary leaves are base64 now, as BODYSTRUCTURE says
+    out = mc.ok("f", "FETCH 1 BODYSTRUCTURE")
+    assert b'("application" "octet-stream" NIL NIL NIL "base64" 8 ' in \
+        out[0], out
+    assert not wrong, "\n".join(wrong)
+    mc.close()
+    md.close()
+
+
+def test_binary_append_refused_where_nul_cannot_be_kept(imap):
+    """A NUL byte in a header or in a quoted-printable part has no
+    encoding that could carry it: NO [CANNOT], nothing stored, the
+    session goes on; MULTIAPPEND with one such message stores none."""
+    c = commune_conn(imap)
+    good = b"Subject: ok\r\n\r\nfine\r\n"
+    bad = [b"Subject: a\x00b\r\n\r\nbody\r\n",
+           b"Subject: qp\r\nMIME-Version: 1.0\r\n"
+           b"Content-Transfer-Encoding: quoted-printable\r\n\r\na\x00=3D\r\n",
+           b"Subject: pre\r\nContent-Type: multipart/mixed; boundary=B\r\n"
+           b"\r\npre\x00amble\r\n--B\r\n\r\nx\r\n--B--\r\n"]
+    for data in bad:
+        out = c.cmd("a", b"APPEND INBOX ~{%d+}\r\n" % len(data) + data)
+        assert out[-1].startswith(b"a NO [CANNOT] APPEND: NUL byte"), out
+        out = c.cmd("m", b"APPEND INBOX ~{%d+}\r\n" % len(good) + good +
+                    b" ~{%d+}\r\n" % len(data) + data)
+        assert out[-1].startswith(b"m NO [CANNOT]"), out
+    out = c.ok("s", "STATUS INBOX (MESSAGES)")
+    assert out[-1] == b"* STATUS \"INBOX\" (MESSAGES 0)", out
+    c.ok("a", b"APPEND INBOX ~{%d+}\r\n" % len(good) + good)
+    c.ok("s", "SELECT INBOX")
+    out = c.cmd("r", b"REPLACE 1 INBOX ~{%d+}\r\n" % len(bad[0]) + bad[0])
+    assert out[-1].startswith(b"r NO [CANNOT] REPLACE: NUL byte"), out
+    out = c.ok("f", "FETCH 1:* (BODY.PEEK[])")
+    assert len(out) == 1 and out[0].endswith(b"\r\n" + good + b")"), out
     c.close()
 
 
