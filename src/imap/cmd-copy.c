@@ -46,6 +46,62 @@ imap_uidset_append(buf_t *out, const uint32_t *uids, unsigned int count)
 	}
 }
 
+/*
+ * MOVE into the selected mailbox itself (dest another handle of it).
+ * The store's move holds both handles locked and expunges through the
+ * source's view, which does not hold the copies, so they were lost.
+ * Copy, then flag the originals \Deleted and expunge them alone, as
+ * REPLACE does: a failure after the copy leaves both, never neither.
+ */
+static int
+move_within(struct imap_conn *conn, const uint32_t *uids, unsigned int count,
+	    struct mailbox *dest, uint32_t *dest_uids)
+{
+	struct uid_array moved = { 0 }, expunged = { 0 };
+	unsigned int i;
+	int ret;
+
+	if (store_mailbox_copy(conn->box, uids, count, dest, dest_uids) < 0)
+		return -1;
+	for (i = 0; i < count; i++) {
+		if (dest_uids[i] != 0)
+			uid_array_add(&moved, uids[i]);
+	}
+	ret = moved.count == 0 ? 0 :
+		store_mailbox_update_flags(conn->box, moved.uids, moved.count,
+					   STORE_FLAGS_ADD, STORE_FLAG_DELETED,
+					   NULL, 0, NULL);
+	if (ret == 0 && moved.count > 0)
+		ret = store_mailbox_expunge(conn->box, moved.uids, moved.count,
+					    &expunged);
+	uid_array_free(&moved);
+	uid_array_free(&expunged);
+	return ret;
+}
+
+/* Packs the (uid, dest uid) pairs that were copied to the front of
+   both arrays, keeping their order; returns their number. */
+static unsigned int
+copied_pairs(uint32_t *uids, uint32_t *dest_uids, unsigned int count)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < count; i++) {
+		if (dest_uids[i] == 0)
+			continue;
+		uids[n] = uids[i];
+		dest_uids[n++] = dest_uids[i];
+	}
+	return n;
+}
+
+static bool
+same_mailbox(struct mailbox *a, struct mailbox *b)
+{
+	return strcmp(store_mailbox_watch_path(a),
+		      store_mailbox_watch_path(b)) == 0;
+}
+
 static void
 copy_run(struct imap_conn *conn)
 {
@@ -57,6 +113,7 @@ copy_run(struct imap_conn *conn)
 	uint32_t *dest_uids = NULL;
 	const char *verb = ctx->move ? "MOVE" : "COPY";
 	buf_t code = BUF_INIT;
+	unsigned int copied;
 	int ret;
 
 	if (imap_seqset_resolve(&ctx->set, conn->uid, conn->uids,
@@ -90,11 +147,14 @@ copy_run(struct imap_conn *conn)
 		goto out;
 	}
 	dest_uids = i_malloc(uids.count * sizeof(*dest_uids));
-	ret = ctx->move ?
-		store_mailbox_move(conn->box, uids.uids, uids.count, dest,
-				   dest_uids) :
-		store_mailbox_copy(conn->box, uids.uids, uids.count, dest,
-				   dest_uids);
+	if (ctx->move && same_mailbox(conn->box, dest))
+		ret = move_within(conn, uids.uids, uids.count, dest, dest_uids);
+	else if (ctx->move)
+		ret = store_mailbox_move(conn->box, uids.uids, uids.count,
+					 dest, dest_uids);
+	else
+		ret = store_mailbox_copy(conn->box, uids.uids, uids.count,
+					 dest, dest_uids);
 	if (ret == 0 && acl.rights != STORE_ACL_ALL)
 		ret = imap_acl_copy_flags(acl.rights, dest, dest_uids,
 					  uids.count);
@@ -102,11 +162,23 @@ copy_run(struct imap_conn *conn)
 		imap_job_store_error(conn, verb);
 		goto out;
 	}
+	/* Messages another session expunged are not copied (dest UID 0,
+	   never valid in COPYUID): RFC 5530 EXPUNGEISSUED, NO when none
+	   was (RFC 2180 §4.4.1), a warning beside the rest otherwise. */
+	copied = copied_pairs(uids.uids, dest_uids, uids.count);
+	if (copied == 0) {
+		imap_job_tagged(conn, "NO [EXPUNGEISSUED] Some of the "
+				"requested messages no longer exist.");
+		goto out;
+	}
+	if (copied < uids.count)
+		buf_append_str(&conn->job_out, "* NO [EXPUNGEISSUED] Some of "
+			       "the requested messages no longer exist.\r\n");
 	store_mailbox_get_status(dest, &st);
 	buf_printf(&code, "COPYUID %u ", st.uidvalidity);
-	imap_uidset_append(&code, uids.uids, uids.count);
+	imap_uidset_append(&code, uids.uids, copied);
 	buf_append_c(&code, ' ');
-	imap_uidset_append(&code, dest_uids, uids.count);
+	imap_uidset_append(&code, dest_uids, copied);
 	if (ctx->move) {
 		buf_printf(&conn->job_out, "* OK [%s] Moved.\r\n",
 			   buf_cstr(&code));

@@ -70,6 +70,9 @@ struct fetch_ctx {
 	uint64_t changedsince;
 	/* UID FETCH (CHANGEDSINCE n VANISHED) (RFC 7162 §3.2.6) */
 	bool vanished;
+	/* a message of the set could not be read: expunged by another
+	   session since the client's last sync */
+	bool gone;
 };
 
 static void
@@ -456,6 +459,7 @@ static void
 fetch_run(struct imap_conn *conn)
 {
 	struct fetch_ctx *ctx = conn->job_ctx;
+	int ret;
 
 	if (!ctx->started) {
 		ctx->started = true;
@@ -482,12 +486,18 @@ fetch_run(struct imap_conn *conn)
 			conn->job_continue = true;
 			return;
 		}
-		if (fetch_one(conn, ctx, ctx->uids.uids[ctx->next],
-			      &ctx->data) < 0)
+		ret = fetch_one(conn, ctx, ctx->uids.uids[ctx->next],
+				&ctx->data);
+		if (ret < 0)
 			return;
+		if (ret == 0)
+			ctx->gone = true;
 	}
 	buf_deinit(&ctx->data);
-	imap_job_tagged(conn, "OK %sFETCH completed.",
+	/* RFC 5530 §3, RFC 2180 §4.1: say why a message got no response,
+	   so the client syncs (NOOP) instead of waiting for data */
+	imap_job_tagged(conn, "OK %s%sFETCH completed.",
+			ctx->gone ? "[EXPUNGEISSUED] " : "",
 			conn->uid ? "UID " : "");
 }
 

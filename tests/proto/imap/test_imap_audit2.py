@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: MIT
+"""Second differential audit of the IMAP server against RFC 3501/9051
+and a private Debian Dovecot (dovecot_oracle.py), through the real
+`commune serve`: each test is a defect found by comparing raw replies
+of both servers, fixed in src/imap. Dovecot's hierarchy separator is
+".", Commune's "/": names are translated where replies are compared."""
+import base64
+import re
+
+import pytest
+
+from dovecot_oracle import Dovecot, PASSWORD, USER
+from imap_helpers import PW, Raw, message
+
+COPYUID_RE = re.compile(r"\[COPYUID (\d+) (\S+) (\S+)\]")
+
+
+@pytest.fixture(scope="module")
+def dovecot():
+    d = Dovecot().start()
+    yield d
+    d.stop()
+
+
+def commune(srv, user="alice"):
+    c = Raw(srv)
+    c.login(user)
+    return c
+
+
+def oracle(dc):
+    c = Raw(None, sock=dc.connect())
+    c.login(USER, PASSWORD)
+    return c
+
+
+def ok(c, tag, text):
+    lines = c.cmd(tag, text)
+    assert lines[-1].startswith(tag + " OK"), (text, lines)
+    return lines[:-1]
+
+
+def append(c, box, data):
+    """APPEND with a non-synchronising literal (both servers have
+    LITERAL+)."""
+    c.send(f"A APPEND {box} {{{len(data)}+}}\r\n".encode() + data + b"\r\n")
+    lines = c.until_tagged("A")
+    assert lines[-1].startswith("A OK"), lines
+    return lines
+
+
+def b64(s):
+    return base64.b64encode(s.encode()).decode()
+
+
+# ---- MOVE into the selected mailbox itself ----
+
+@pytest.mark.parametrize("user, box", [("alice", "Self"),
+                                       ("carol", "INBOX")])
+def test_move_into_the_selected_mailbox_keeps_the_messages(imap, dovecot,
+                                                           user, box):
+    """MOVE to the selected mailbox (RFC 6851 allows it; Dovecot gives
+    the messages new UIDs) lost them: the store moved through two
+    handles of one mailbox and expunged through the view without the
+    copies. alice's mailbox is an .mbox, carol's INBOX an .mdir."""
+    dbox = "Self" + user
+    replies = []
+    for c, name in ((commune(imap, user), box), (oracle(dovecot), dbox)):
+        if name != "INBOX":
+            ok(c, "c", f"CREATE {name}")
+        for i in range(3):
+            append(c, name, message(f"m{i}", f"body {i}\r\n"))
+        ok(c, "s", f"SELECT {name}")
+        got = []
+        for tag, cmd in (("m", f"MOVE 2 {name}"),
+                         ("u", f"UID MOVE 1 {name}")):
+            lines = ok(c, tag, cmd)
+            got.append([COPYUID_RE.sub("[COPYUID v \\2 \\3]", l)
+                        for l in lines])
+        got.append(ok(c, "f", "FETCH 1:* (UID BODY.PEEK[TEXT])"))
+        got.append(ok(c, "t", f"STATUS {name} (MESSAGES UIDNEXT)"))
+        replies.append(got)
+        c.close()
+    com, dov = replies
+    assert com[0] == ["* OK [COPYUID v 2 4] Moved.", "* 2 EXPUNGE",
+                      "* 3 EXISTS"]
+    assert com[1] == ["* OK [COPYUID v 1 5] Moved.", "* 1 EXPUNGE",
+                      "* 3 EXISTS"]
+    assert com[2] == ["* 1 FETCH (UID 3 BODY[TEXT] {8}", "body 2", ")",
+                      "* 2 FETCH (UID 4 BODY[TEXT] {8}", "body 1", ")",
+                      "* 3 FETCH (UID 5 BODY[TEXT] {8}", "body 0", ")"]
+    assert com[3] == [f'* STATUS "{box}" (MESSAGES 3 UIDNEXT 6)']
+    # the same UIDs, EXPUNGE and EXISTS as Dovecot
+    assert [[l for l in r if "COPYUID" in l or "EXPUNGE" in l or
+             "EXISTS" in l] for r in dov[:2]] == \
+        [[l.replace("Moved.", "Moved UIDs.") for l in r] for r in com[:2]]
+    assert dov[2] == com[2]
+
+
+# ---- messages another session expunged ----
+
+def test_copy_and_fetch_of_messages_expunged_elsewhere(imap, dovecot):
+    """COPY of a message another session expunged answered OK with
+    COPYUID ... 0 (UID 0 is no UID, RFC 4315 §3); FETCH of it answered
+    a bare OK with nothing. Now, as in Dovecot, COPY says NO
+    [EXPUNGEISSUED] (RFC 2180 §4.4.1, RFC 5530 §3) when nothing could
+    be copied; a partial COPY warns and lists only the copies; FETCH
+    ends OK [EXPUNGEISSUED] so the client syncs."""
+    nos = []
+    box = "Gone"
+    for a, b, ours in ((commune(imap), commune(imap), True),
+                       (oracle(dovecot), oracle(dovecot), False)):
+        ok(a, "c", f"CREATE {box}")
+        ok(a, "c2", f"CREATE {box}2")
+        for i in range(3):
+            append(a, box, message(f"g{i}"))
+        ok(a, "s", f"SELECT {box}")
+        ok(b, "s", f"SELECT {box}")
+        ok(b, "d", "STORE 2 +FLAGS.SILENT (\\Deleted)")
+        ok(b, "e", "EXPUNGE")
+        lines = a.cmd("k", f"COPY 2 {box}2")
+        nos.append(lines[-1].split(" ", 3)[:3])
+        if ours:
+            assert lines == ["k NO [EXPUNGEISSUED] Some of the requested "
+                             "messages no longer exist."]
+            lines = a.cmd("p", f"COPY 1:3 {box}2")
+            assert lines[0] == ("* NO [EXPUNGEISSUED] Some of the "
+                                "requested messages no longer exist.")
+            mo = COPYUID_RE.search(lines[-1])
+            assert lines[-1].startswith("p OK") and mo, lines
+            assert mo.group(2, 3) == ("1,3", "1:2")
+            lines = a.cmd("f", "FETCH 2 (BODY.PEEK[])")
+            assert lines == ["f OK [EXPUNGEISSUED] FETCH completed."]
+            # and the rest of the set still comes
+            lines = a.cmd("f2", "FETCH 1:3 (BODY.PEEK[HEADER.FIELDS "
+                          "(Subject)])")
+            assert [l for l in lines if "FETCH (" in l] == [
+                "* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {15}",
+                "* 3 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {15}"]
+            assert lines[-1] == "f2 OK [EXPUNGEISSUED] FETCH completed."
+            assert a.cmd("n", "NOOP") == ["* 2 EXPUNGE",
+                                          "n OK NOOP completed."]
+            assert ok(a, "t", f"STATUS {box}2 (MESSAGES)") == [
+                f'* STATUS "{box}2" (MESSAGES 2)']
+        a.close()
+        b.close()
+    assert nos[0] == nos[1] == ["k", "NO", "[EXPUNGEISSUED]"]
