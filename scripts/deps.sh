@@ -7,7 +7,7 @@ set -e
 
 BUILD_PKGS="gcc make meson ninja-build pkg-config libevent-dev libssl-dev
 zlib1g-dev libcrypt-dev libexpat1-dev libsqlite3-dev libcmocka-dev openssl
-libunistring-dev"
+libunistring-dev libidn-dev"
 TEST_PKGS="python3 python3-pytest curl isync fetchmail procps
 dovecot-core dovecot-imapd"
 BENCH_PKGS="dovecot-core dovecot-lmtpd dovecot-imapd dovecot-pop3d valgrind strace python3"

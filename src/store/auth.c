@@ -185,7 +185,7 @@ verify_password(struct account *account, const char *password)
 	} else if (auth_cache_lookup(name, hash, password)) {
 		ret = 1;
 	} else {
-		ret = store_password_verify_hash(hash, password);
+		ret = store_password_verify(hash, password);
 		if (ret == 1)
 			auth_cache_add(name, hash, password);
 	}

@@ -75,6 +75,12 @@ int store_account_verify_password(struct account *account,
 				  const char *password);
 /* Password rules: 1..1024 bytes. 0, or -1 with STORE_ERROR_INVALID. */
 int store_check_password(const char *password);
+/* SASLprep (RFC 4013) of a UTF-8 password into *prepped_r (free with
+   store_password_free, which wipes it). 0, or -1 with
+   STORE_ERROR_INVALID (prohibited characters such as controls, bidi
+   rules, invalid UTF-8, empty). */
+int store_password_prep(const char *password, char **prepped_r);
+void store_password_free(char **prepped);
 /* Computes a SCRAM-SHA-256 verifier (RFC 5802 §3): SaltedPassword =
    PBKDF2-HMAC-SHA-256(password, salt, iterations), StoredKey =
    SHA-256(HMAC(SaltedPassword, "Client Key")), ServerKey =

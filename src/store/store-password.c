@@ -11,9 +11,10 @@
  *                     StoredKey = [..]; ServerKey = [..]; };
  *
  * Secrets are compared in constant time (CRYPTO_memcmp) and wiped with
- * explicit_bzero. The password is used as given (UTF-8 bytes): SASLprep
- * (RFC 4013) is the identity for the ASCII passwords of today's users;
- * a full SASLprep is left to a stringprep library when one is adopted.
+ * explicit_bzero. Passwords are prepared with SASLprep (RFC 4013, GNU
+ * libidn's stringprep): RFC 5802 §2.2 makes SCRAM clients hash the
+ * prepared form, and RFC 4616 §2 asks the same of PLAIN servers, so
+ * "I<U+00AD>X", "<U+2168>" and "IX" are one password everywhere.
  */
 #include "store-private.h"
 #include "log.h"
@@ -28,6 +29,9 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+
+#include <idn-free.h>
+#include <stringprep.h>
 
 /* Longest password accepted (bytes). */
 #define STORE_PASSWORD_MAX 1024
@@ -47,6 +51,44 @@ store_check_password(const char *password)
 				       "password longer than %d bytes",
 				       STORE_PASSWORD_MAX);
 	return 0;
+}
+
+int
+store_password_prep(const char *password, char **prepped_r)
+{
+	char *out = NULL;
+	int ret;
+
+	/* Code points unassigned in Unicode 3.2 (most emoji) pass as in a
+	   query: RFC 4013 §2.5 would refuse them in a stored string, but
+	   RFC 8265's OpaqueString, SASLprep's successor, allows them and
+	   users have such passwords. */
+	ret = stringprep_profile(password, &out, "SASLprep", 0);
+	if (ret != STRINGPREP_OK || out[0] == '\0') {
+		if (out != NULL) {
+			explicit_bzero(out, strlen(out));
+			idn_free(out);
+		}
+		return store_set_error(STORE_ERROR_INVALID,
+				       "password not allowed by SASLprep "
+				       "(RFC 4013): %s",
+				       ret != STRINGPREP_OK ?
+				       stringprep_strerror(ret) : "empty");
+	}
+	*prepped_r = i_strdup(out);
+	explicit_bzero(out, strlen(out));
+	idn_free(out);
+	return 0;
+}
+
+void
+store_password_free(char **prepped)
+{
+	if (*prepped == NULL)
+		return;
+	explicit_bzero(*prepped, strlen(*prepped));
+	free(*prepped);
+	*prepped = NULL;
 }
 
 /* crypt(3) hash of password with a fresh random salt. Caller frees. */
@@ -100,6 +142,27 @@ store_password_verify_hash(const char *hash, const char *password)
 	}
 	explicit_bzero(data, sizeof(*data));
 	free(data);
+	return ret;
+}
+
+int
+store_password_verify(const char *hash, const char *password)
+{
+	char *prepped = NULL;
+	int ret;
+
+	if (store_password_prep(password, &prepped) == -1) {
+		/* prohibited in SASLprep: only a password set before
+		   Commune prepared them can be this */
+		store_clear_error();
+		return store_password_verify_hash(hash, password);
+	}
+	ret = store_password_verify_hash(hash, prepped);
+	if (ret == 0 && strcmp(prepped, password) != 0) {
+		/* hashed as given before passwords were prepared */
+		ret = store_password_verify_hash(hash, password);
+	}
+	store_password_free(&prepped);
 	return ret;
 }
 
@@ -157,20 +220,28 @@ account_settings_set_password(struct dict_value *settings,
 	struct dict_value *sdict;
 	char *hash = NULL;
 
-	if (store_check_password(password) == -1)
+	char *prepped = NULL;
+	int ret;
+
+	if (store_check_password(password) == -1 ||
+	    store_password_prep(password, &prepped) == -1)
 		return -1;
 	if (RAND_bytes(salt, sizeof(salt)) != 1) {
 		log_warnx("RAND_bytes failed");
+		store_password_free(&prepped);
 		return store_set_error(STORE_ERROR_TEMP,
 				       "no random bytes for the salt");
 	}
-	if (password_crypt(password, &hash) == -1)
-		return -1;
-	if (store_scram_compute(password, salt, sizeof(salt),
+	ret = password_crypt(prepped, &hash);
+	if (ret == 0 &&
+	    store_scram_compute(prepped, salt, sizeof(salt),
 				STORE_SCRAM_ITERATIONS, &scram) == -1) {
 		free(hash);
-		return -1;
+		ret = -1;
 	}
+	store_password_free(&prepped);
+	if (ret == -1)
+		return -1;
 	sdict = dict_new_dict();
 	dict_set(sdict, "Salt", dict_new_bytes(DICT_TYPE_DATA, scram.salt,
 					       sizeof(scram.salt)));
@@ -225,7 +296,7 @@ store_account_verify_password(struct account *account, const char *password)
 	hash = dict_get_str(settings, "CryptPassword");
 	/* No hash: no password login possible. */
 	ret = hash == NULL || hash[0] == '\0' ? 0 :
-		store_password_verify_hash(hash, password);
+		store_password_verify(hash, password);
 	dict_value_free(&settings);
 	return ret;
 }

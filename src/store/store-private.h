@@ -199,6 +199,10 @@ int account_settings_set_password(struct dict_value *settings,
 /* Constant-time check of password against a crypt(3) hash: 1 match,
    0 mismatch, -1 (CORRUPT) unusable hash. */
 int store_password_verify_hash(const char *hash, const char *password);
+/* store_password_verify_hash of the password's SASLprep form, then (for
+   hashes made before passwords were prepared) of the password as given
+   when that differs. */
+int store_password_verify(const char *hash, const char *password);
 /* account.info (store-info.c). _read takes no lock (the file is
    replaced atomically) and reads a corrupt file as empty; _update runs
    cb on the parsed file under the exclusive account lock and writes the

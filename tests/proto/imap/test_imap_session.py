@@ -103,16 +103,17 @@ def test_authenticate_plain_sasl_ir_and_continuation(imap):
     m.logout()
 
 
-def test_authenticate_scram(imap):
-    c = Raw(imap)
+def _scram(c, user, password):
+    """A SCRAM-SHA-256 exchange (RFC 5802, RFC 7677) hashing password
+    (bytes) as given; returns the tagged line."""
     nonce = b64(os.urandom(18))
-    first_bare = f"n=alice,r={nonce}"
+    first_bare = f"n={user},r={nonce}"
     c.send(f"a AUTHENTICATE SCRAM-SHA-256 {b64('n,,' + first_bare)}\r\n")
     line = c.line()
     assert line.startswith("+ ")
     server_first = base64.b64decode(line[2:]).decode()
     attrs = dict(kv.split("=", 1) for kv in server_first.split(","))
-    salted = hashlib.pbkdf2_hmac("sha256", PW.encode(),
+    salted = hashlib.pbkdf2_hmac("sha256", password,
                                  base64.b64decode(attrs["s"]),
                                  int(attrs["i"]))
     client_key = hmac.new(salted, b"Client Key", "sha256").digest()
@@ -123,10 +124,42 @@ def test_authenticate_scram(imap):
     proof = bytes(a ^ b for a, b in zip(client_key, sig))
     c.send(b64(f"{without_proof},p={b64(proof)}") + "\r\n")
     line = c.line()
-    assert line.startswith("+ ")
+    if not line.startswith("+ "):
+        return line
     assert base64.b64decode(line[2:]).startswith(b"v=")
     c.send("\r\n")
-    assert c.until_tagged("a")[-1].startswith("a OK")
+    return c.until_tagged("a")[-1]
+
+
+def test_authenticate_scram(imap):
+    assert _scram(Raw(imap), "alice", PW.encode()).startswith("a OK")
+    assert _scram(Raw(imap), "alice", b"wrong").startswith("a NO")
+
+
+def test_saslprep_passwords(imap, accounts):
+    """Passwords are SASLprep'd (RFC 4013) when set and when checked:
+    RFC 4013 §3's "I<SOFT HYPHEN>X", "IX" and "<ROMAN NUMERAL NINE>" are
+    one password for LOGIN and PLAIN, and SCRAM clients, which hash the
+    prepared form (RFC 5802 §2.2), get in with "IX". A password with a
+    control character is refused by the CLI."""
+    accounts.ok("account", "password", "alice", "I\u00adX")
+    for pw in ("IX", "\u2168", "I\u00adX"):
+        c = Raw(imap)
+        c.send(f"p AUTHENTICATE PLAIN {b64(chr(0) + 'alice' + chr(0) + pw)}"
+               "\r\n")
+        assert c.until_tagged("p")[-1].startswith("p OK"), pw
+    c = Raw(imap)
+    data = "\u2168".encode()
+    c.send(b"l LOGIN alice {%d+}\r\n" % len(data) + data + b"\r\n")
+    assert c.until_tagged("l")[-1].startswith("l OK")
+    assert _scram(Raw(imap), "alice", b"IX").startswith("a OK")
+    assert _scram(Raw(imap), "alice", "I\u00adX".encode()).startswith("a NO")
+    c = Raw(imap)
+    c.send(f"p AUTHENTICATE PLAIN {b64(chr(0) + 'alice' + chr(0) + 'ix')}"
+           "\r\n")
+    assert c.until_tagged("p")[-1].startswith("p NO")
+    res = accounts.run("account", "password", "alice", "a\u0007b")
+    assert res.returncode != 0 and b"SASLprep" in res.stderr, res
 
 
 def test_plaintext_refused_before_tls(tls_imap):

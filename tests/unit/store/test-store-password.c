@@ -9,6 +9,8 @@
 #include "test-store-common.h"
 #include "base64.h"
 
+#include <crypt.h>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -265,6 +267,89 @@ test_password_rules(void **state)
 	store_clear_error();
 }
 
+/* RFC 4013 §3's examples */
+static void
+test_saslprep(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} ok[] = {
+		{ "I\xc2\xadX", "IX" },          /* SOFT HYPHEN mapped out */
+		{ "user", "user" },
+		{ "USER", "USER" },               /* case is kept */
+		{ "\xc2\xaa", "a" },              /* NFKC */
+		{ "\xe2\x85\xa8", "IX" },         /* ROMAN NUMERAL NINE */
+		{ "a\xc2\xa0" "b", "a b" },        /* non-ASCII space */
+		{ "\xf0\x9f\x94\x91key", "\xf0\x9f\x94\x91key" }, /* emoji */
+	};
+	static const char *const bad[] = {
+		"\x07",                          /* control character */
+		"\xd8\xa7" "1",                   /* bidi: RandALCat + L */
+		"\xc2\xad",                       /* nothing left */
+		"\xff\xfe",                       /* not UTF-8 */
+	};
+	unsigned int i;
+	char *out;
+
+	(void)state;
+	for (i = 0; i < N_ELEMENTS(ok); i++) {
+		assert_int_equal(store_password_prep(ok[i].in, &out), 0);
+		assert_string_equal(out, ok[i].out);
+		store_password_free(&out);
+		assert_null(out);
+	}
+	for (i = 0; i < N_ELEMENTS(bad); i++) {
+		assert_int_equal(store_password_prep(bad[i], &out), -1);
+		store_test_assert_error(STORE_ERROR_INVALID);
+	}
+	store_clear_error();
+}
+
+/* Passwords are set and checked in their SASLprep form; a hash made
+   from the bytes as given (before SASLprep) still verifies. */
+static void
+test_saslprep_accounts(void **state)
+{
+	struct store_test *t = *state;
+	struct account_scram scram, ix;
+	struct account *account;
+	struct crypt_data *data;
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+
+	assert_int_equal(store_account_create(t->store, "nine",
+					      ACCOUNT_TYPE_MULTI,
+					      "I\xc2\xadX"), 0);
+	assert_int_equal(store_account_open(t->store, "nine", &account), 0);
+	assert_int_equal(store_account_verify_password(account, "IX"), 1);
+	assert_int_equal(store_account_verify_password(account,
+						       "\xe2\x85\xa8"), 1);
+	assert_int_equal(store_account_verify_password(account,
+						       "I\xc2\xadX"), 1);
+	assert_int_equal(store_account_verify_password(account, "ix"), 0);
+	assert_int_equal(store_account_verify_password(account, "\x07"), 0);
+	/* SCRAM clients hash the prepared password (RFC 5802 §2.2) */
+	assert_int_equal(store_account_get_scram(account, &scram), 0);
+	assert_int_equal(store_scram_compute("IX", scram.salt,
+		sizeof(scram.salt), scram.iterations, &ix), 0);
+	assert_memory_equal(&ix, &scram, sizeof(scram));
+	store_account_close(&account);
+	assert_int_equal(store_account_set_password(t->store, "nine", "\x07"),
+			 -1);
+	store_test_assert_error(STORE_ERROR_INVALID);
+	store_clear_error();
+
+	data = calloc(1, sizeof(*data));
+	assert_non_null(data);
+	assert_non_null(crypt_gensalt_rn("$6$", 0, NULL, 0, setting,
+					 sizeof(setting)));
+	assert_non_null(crypt_rn("I\xc2\xadX", setting, data, sizeof(*data)));
+	assert_int_equal(store_password_verify(data->output, "I\xc2\xadX"), 1);
+	assert_int_equal(store_password_verify(data->output, "IX"), 0);
+	assert_non_null(crypt_rn("\x07", setting, data, sizeof(*data)));
+	assert_int_equal(store_password_verify(data->output, "\x07"), 1);
+	free(data);
+}
+
 int
 main(void)
 {
@@ -277,6 +362,8 @@ main(void)
 		T(test_no_password),
 		T(test_damaged_secrets),
 		cmocka_unit_test(test_password_rules),
+		cmocka_unit_test(test_saslprep),
+		T(test_saslprep_accounts),
 		T(test_set_password_faults),
 #undef T
 	};
