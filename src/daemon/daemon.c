@@ -11,9 +11,16 @@
  * until every session is gone and the worker pool is idle, or until the
  * shutdown timeout. A second signal stops at once. Exit status 0 either
  * way: what was not acknowledged was not promised.
+ *
+ * Connection limits (listener.c, connlimit.c): per protocol family a
+ * total and a per-client-address cap, and beneath them one for all
+ * families together that keeps connections within the open-files
+ * limit, so a flood of clients is refused politely rather than making
+ * accept() and the store's opens fail with EMFILE for everyone.
  */
 #include "daemon.h"
 #include "daemon-private.h"
+#include "connlimit.h"
 #include "worker.h"
 #include "store.h"
 #include "tls.h"
@@ -38,6 +45,9 @@
 
 /* How often the stop timer checks whether the front-ends are done. */
 #define DAEMON_STOP_POLL_MS 20
+/* Descriptors kept back from connections for the store, the listeners
+   and refusals: an eighth of the open-files limit, at least this. */
+#define DAEMON_FD_RESERVE_MIN 256
 
 static void
 usage(FILE *out)
@@ -48,6 +58,8 @@ usage(FILE *out)
 "                     [--max-message-size BYTES] [--idle-timeout SECS]\n"
 "                     [--shutdown-timeout SECS] [--pidfile PATH]\n"
 "                     [--tls-cert FILE --tls-key FILE] [--allow-plaintext-auth]\n"
+"                     [--max-connections [PROTO=]N]\n"
+"                     [--max-connections-per-ip [PROTO=]N] [--limit-loopback]\n"
 "       commune serve --protocols\n"
 "\n"
 "  --base DIR            base directory (default $COMMUNE_BASE, else ./var)\n"
@@ -66,7 +78,15 @@ usage(FILE *out)
 "                        BASE/Settings/server.key)\n"
 "  --allow-plaintext-auth  accept passwords before TLS (USER/PASS,\n"
 "                        AUTH PLAIN/LOGIN); for loopback and tests\n"
-"  --protocols           list the protocols --listen knows and exit\n");
+"  --max-connections [P=]N  concurrent connections per protocol (imap and\n"
+"                        imaps count together, so do pop3 and pop3s), for\n"
+"                        protocol P or all; 0: no limit (default %u)\n"
+"  --max-connections-per-ip [P=]N  the same from one client address (IPv4\n"
+"                        address or IPv6 /64); 0: no limit (default %u)\n"
+"  --limit-loopback      apply --max-connections-per-ip to loopback\n"
+"                        clients too (by default they are exempt)\n"
+"  --protocols           list the protocols --listen knows and exit\n",
+		DAEMON_MAX_CONNECTIONS_DEFAULT, DAEMON_MAX_PER_IP_DEFAULT);
 }
 
 static int64_t
@@ -230,6 +250,33 @@ parse_log_level(const char *text, enum log_level *level_r)
 	return 0;
 }
 
+/* "[PROTO=]N": N for PROTO's family, or for every family. */
+static int
+parse_family_uint(const char *arg, unsigned int values[DAEMON_FAMILY_COUNT])
+{
+	const char *eq = strchr(arg, '=');
+	const struct protocol_def *proto = NULL;
+	unsigned int i, n;
+	char name[32];
+
+	if (eq != NULL) {
+		if ((size_t)(eq - arg) >= sizeof(name))
+			return -1;
+		memcpy(name, arg, (size_t)(eq - arg));
+		name[eq - arg] = '\0';
+		if ((proto = daemon_protocol_find(name)) == NULL)
+			return -1;
+		arg = eq + 1;
+	}
+	if (parse_uint(arg, 0, DAEMON_MAX_CONNECTIONS_MAX, &n) < 0)
+		return -1;
+	for (i = 0; i < DAEMON_FAMILY_COUNT; i++) {
+		if (proto == NULL || proto->family == i)
+			values[i] = n;
+	}
+	return 0;
+}
+
 static unsigned int
 default_workers(void)
 {
@@ -242,7 +289,8 @@ default_workers(void)
 enum {
 	OPT_BASE = 256, OPT_LISTEN, OPT_WORKERS, OPT_LOG_LEVEL, OPT_MAX_SIZE,
 	OPT_IDLE, OPT_SHUTDOWN, OPT_PIDFILE, OPT_PROTOCOLS, OPT_HELP,
-	OPT_TLS_CERT, OPT_TLS_KEY, OPT_ALLOW_PLAINTEXT,
+	OPT_TLS_CERT, OPT_TLS_KEY, OPT_ALLOW_PLAINTEXT, OPT_MAX_CONNECTIONS,
+	OPT_MAX_PER_IP, OPT_LIMIT_LOOPBACK,
 };
 
 static const struct option options[] = {
@@ -259,6 +307,9 @@ static const struct option options[] = {
 	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
 	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 	{ "allow-plaintext-auth", no_argument, NULL, OPT_ALLOW_PLAINTEXT },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
+	{ "max-connections-per-ip", required_argument, NULL, OPT_MAX_PER_IP },
+	{ "limit-loopback", no_argument, NULL, OPT_LIMIT_LOOPBACK },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -314,6 +365,20 @@ apply_option(struct daemon_settings *set, int opt, const char *arg)
 	case OPT_ALLOW_PLAINTEXT:
 		set->allow_plaintext_auth = true;
 		return 0;
+	case OPT_MAX_CONNECTIONS:
+		if (parse_family_uint(arg, set->max_connections) == 0)
+			return 0;
+		what = "--max-connections wants [PROTO=]N, N 0..10000000";
+		break;
+	case OPT_MAX_PER_IP:
+		if (parse_family_uint(arg, set->max_per_ip) == 0)
+			return 0;
+		what = "--max-connections-per-ip wants [PROTO=]N, "
+			"N 0..10000000";
+		break;
+	case OPT_LIMIT_LOOPBACK:
+		set->limit_loopback = true;
+		return 0;
 	default:
 		usage(stderr);
 		return -1;
@@ -335,6 +400,10 @@ parse_args(int argc, char **argv, struct daemon_settings *set)
 	set->workers = default_workers();
 	set->log_level = LOG_LEVEL_INFO;
 	set->shutdown_timeout_secs = DAEMON_SHUTDOWN_TIMEOUT_DEFAULT_SECS;
+	for (i = 0; i < DAEMON_FAMILY_COUNT; i++) {
+		set->max_connections[i] = DAEMON_MAX_CONNECTIONS_DEFAULT;
+		set->max_per_ip[i] = DAEMON_MAX_PER_IP_DEFAULT;
+	}
 	optind = 1;
 	opterr = 1;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -466,6 +535,40 @@ write_pidfile(const char *path)
 	return 0;
 }
 
+/* The limit of a family, created with the first of its front-ends. */
+static struct connlimit *
+family_limit(struct server *server, enum daemon_family family)
+{
+	const struct daemon_settings *set = &server->set;
+	struct connlimit_settings limit_set = {
+		.max_connections = set->max_connections[family],
+		.max_per_ip = set->max_per_ip[family],
+		.limit_loopback = set->limit_loopback,
+	};
+	unsigned int budget = connlimit_max(server->fd_limit);
+	unsigned int max = limit_set.max_connections;
+	bool by_fds = budget != 0 && (max == 0 || max > budget);
+	char per_ip[64] = "no limit";
+
+	if (server->limits[family] != NULL)
+		return server->limits[family];
+	if (limit_set.max_per_ip != 0)
+		snprintf(per_ip, sizeof(per_ip), "%u%s", limit_set.max_per_ip,
+			 set->limit_loopback ? "" : ", loopback exempt");
+	if (by_fds || max != 0)
+		log_info("%s: at most %u connections (%s), per client "
+			 "address: %s", daemon_family_name(family),
+			 by_fds ? budget : max, by_fds ? "the open-files "
+			 "limit, for all protocols" : "--max-connections",
+			 per_ip);
+	else
+		log_info("%s: no connection limit, per client address: %s",
+			 daemon_family_name(family), per_ip);
+	server->limits[family] = connlimit_create(&limit_set,
+						  server->fd_limit);
+	return server->limits[family];
+}
+
 static struct frontend *
 frontend_get(struct server *server, const struct protocol_def *proto)
 {
@@ -479,6 +582,7 @@ frontend_get(struct server *server, const struct protocol_def *proto)
 	fe = &server->frontends[server->frontend_count++];
 	fe->proto = proto;
 	fe->ctx = proto->ops->create(server);
+	fe->limit = family_limit(server, proto->family);
 	return fe;
 }
 
@@ -544,6 +648,35 @@ out:
 	return ret;
 }
 
+/*
+ * The limit under every family's: each connection holds a descriptor,
+ * and the store's files, the listeners and refusals need some more, so
+ * connections of all protocols together get what the open-files limit
+ * leaves after DAEMON_FD_RESERVE_MIN or an eighth of it. At that point
+ * a new client gets a refusal instead of accept() and the store's opens
+ * failing with EMFILE for everyone.
+ */
+static struct connlimit *
+fd_limit_create(void)
+{
+	struct connlimit_settings set = { 0 };
+	struct rlimit rl;
+	uint64_t n, reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY) {
+		n = rl.rlim_cur;
+		reserve = n / 8 > DAEMON_FD_RESERVE_MIN ? n / 8 :
+			DAEMON_FD_RESERVE_MIN;
+		if (reserve > n / 2)
+			reserve = n / 2;
+		n -= reserve;
+		set.max_connections = n == 0 ? 1 : n > UINT32_MAX ?
+			UINT32_MAX : (unsigned int)n;
+	}
+	return connlimit_create(&set, NULL);
+}
+
 static int
 server_init(struct server *server)
 {
@@ -569,6 +702,7 @@ server_init(struct server *server)
 		return -1;
 	if (server_tls_init(server) < 0)
 		return -1;
+	server->fd_limit = fd_limit_create();
 	server->sig_term = evsignal_new(server->base, SIGTERM, signal_cb,
 					server);
 	server->sig_int = evsignal_new(server->base, SIGINT, signal_cb,
@@ -606,6 +740,11 @@ server_deinit(struct server *server)
 		if (fe->ctx != NULL)
 			fe->proto->ops->destroy(fe->ctx);
 	}
+	/* every session is gone now, so every count must be 0 */
+	listener_refusals_free(server);
+	for (i = 0; i < DAEMON_FAMILY_COUNT; i++)
+		connlimit_destroy(&server->limits[i]);
+	connlimit_destroy(&server->fd_limit);
 	worker_pool_destroy(&server->pool);
 	if (server->stop_timer != NULL)
 		event_free(server->stop_timer);

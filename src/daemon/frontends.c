@@ -6,6 +6,7 @@
  * include daemon headers. Part of src/daemon.
  */
 #include "daemon-private.h"
+#include "connlimit.h"
 #include "imap-server.h"
 #include "lmtp-server.h"
 #include "pop3-server.h"
@@ -14,6 +15,16 @@
 #include <stdlib.h>
 
 #include <strings.h>
+
+/* Every front-end calls this once per accepted socket, when its session
+   is gone: the end of the connection for the limits. */
+static void
+fe_conn_closed(void *token)
+{
+	struct connlimit_entry *entry = token;
+
+	connlimit_close(&entry);
+}
 
 /* ---- LMTP ---- */
 
@@ -24,6 +35,7 @@ lmtp_fe_create(struct server *server)
 		.hostname = server->set.hostname,
 		.max_message_size = server->set.max_message_size,
 		.idle_timeout_secs = server->set.idle_timeout_secs,
+		.conn_closed = fe_conn_closed,
 	};
 
 	return lmtp_server_create(&set, server->store, server->pool,
@@ -32,9 +44,9 @@ lmtp_fe_create(struct server *server)
 
 static void
 lmtp_fe_accept(void *ctx, int fd, const struct sockaddr *addr,
-	       socklen_t addrlen)
+	       socklen_t addrlen, struct connlimit_entry *entry)
 {
-	lmtp_server_accept(ctx, fd, addr, addrlen);
+	lmtp_server_accept(ctx, fd, addr, addrlen, entry);
 }
 
 static void
@@ -87,6 +99,7 @@ pop3_fe_create_common(struct server *server, bool implicit_tls)
 		.idle_timeout_secs = server->set.idle_timeout_secs,
 		.tls = server->tls,
 		.allow_plaintext_auth = server->set.allow_plaintext_auth,
+		.conn_closed = fe_conn_closed,
 	};
 	struct pop3_fe *fe;
 
@@ -119,11 +132,12 @@ pop3s_fe_create(struct server *server)
 
 static void
 pop3_fe_accept(void *ctx, int fd, const struct sockaddr *addr,
-	       socklen_t addrlen)
+	       socklen_t addrlen, struct connlimit_entry *entry)
 {
 	struct pop3_fe *fe = ctx;
 
-	pop3_server_accept(pop3_shared, fd, addr, addrlen, fe->implicit_tls);
+	pop3_server_accept(pop3_shared, fd, addr, addrlen, fe->implicit_tls,
+			  entry);
 }
 
 static void
@@ -181,6 +195,7 @@ imap_fe_create_common(struct server *server, bool implicit_tls)
 		.idle_timeout_secs = server->set.idle_timeout_secs,
 		.tls = server->tls,
 		.allow_plaintext_auth = server->set.allow_plaintext_auth,
+		.conn_closed = fe_conn_closed,
 	};
 	struct imap_fe *fe;
 
@@ -213,11 +228,12 @@ imaps_fe_create(struct server *server)
 
 static void
 imap_fe_accept(void *ctx, int fd, const struct sockaddr *addr,
-	       socklen_t addrlen)
+	       socklen_t addrlen, struct connlimit_entry *entry)
 {
 	struct imap_fe *fe = ctx;
 
-	imap_server_accept(imap_shared, fd, addr, addrlen, fe->implicit_tls);
+	imap_server_accept(imap_shared, fd, addr, addrlen, fe->implicit_tls,
+			  entry);
 }
 
 static void
@@ -259,11 +275,11 @@ static const struct frontend_ops imaps_ops = {
 /* ---- the table ---- */
 
 const struct protocol_def daemon_protocols[] = {
-	{ "lmtp", &lmtp_ops },
-	{ "pop3", &pop3_ops },
-	{ "pop3s", &pop3s_ops },
-	{ "imap", &imap_ops },
-	{ "imaps", &imaps_ops },
+	{ "lmtp", &lmtp_ops, DAEMON_FAMILY_LMTP, false },
+	{ "pop3", &pop3_ops, DAEMON_FAMILY_POP3, false },
+	{ "pop3s", &pop3s_ops, DAEMON_FAMILY_POP3, true },
+	{ "imap", &imap_ops, DAEMON_FAMILY_IMAP, false },
+	{ "imaps", &imaps_ops, DAEMON_FAMILY_IMAP, true },
 };
 const unsigned int daemon_protocol_count = N_ELEMENTS(daemon_protocols);
 
@@ -277,4 +293,45 @@ daemon_protocol_find(const char *name)
 			return &daemon_protocols[i];
 	}
 	return NULL;
+}
+
+const char *
+daemon_family_name(enum daemon_family family)
+{
+	static const char *const names[DAEMON_FAMILY_COUNT] = {
+		[DAEMON_FAMILY_LMTP] = "lmtp",
+		[DAEMON_FAMILY_POP3] = "pop3",
+		[DAEMON_FAMILY_IMAP] = "imap",
+	};
+
+	i_assert(family < DAEMON_FAMILY_COUNT);
+	return names[family];
+}
+
+void
+daemon_refusal_line(enum daemon_family family, const char *hostname,
+		    bool per_ip, char *out, size_t size)
+{
+	const char *why = per_ip ? "Too many connections from your address" :
+		"Too many connections to this server";
+
+	switch (family) {
+	case DAEMON_FAMILY_IMAP:
+		/* RFC 3501 §7.1.5 BYE as the greeting; RFC 5530 §3 */
+		snprintf(out, size, "* BYE [UNAVAILABLE] %s, try again "
+			 "later\r\n", why);
+		break;
+	case DAEMON_FAMILY_POP3:
+		/* RFC 3206 §4: the failure is temporary */
+		snprintf(out, size, "-ERR [SYS/TEMP] %s, try again later\r\n",
+			 why);
+		break;
+	case DAEMON_FAMILY_LMTP:
+	default:
+		/* RFC 5321 §3.8: 421 instead of the greeting, then close;
+		   4.7.0 as Postfix answers for its per-client limit */
+		snprintf(out, size, "421 4.7.0 %s %s, try again later\r\n",
+			 hostname, why);
+		break;
+	}
 }

@@ -140,6 +140,8 @@ struct imap_conn {
 	struct imap_parser *parser;
 	unsigned int id;
 	char *peer;
+	/* for settings.conn_closed (the daemon's connection limits) */
+	void *limit_token;
 
 	enum imap_state state;
 	enum imap_input input;

@@ -28,21 +28,36 @@ imap_server_create(const struct imap_settings *set, struct store *store,
 	return server;
 }
 
+/* Tells settings.conn_closed that a socket accept() was given is gone:
+   exactly once per socket, whatever way its session ends. */
+static void
+conn_closed(struct imap_server *server, void **token)
+{
+	if (server->set.conn_closed != NULL)
+		server->set.conn_closed(*token);
+	*token = NULL;
+}
+
 void
 imap_server_accept(struct imap_server *server, int fd,
 		   const struct sockaddr *addr, socklen_t addrlen,
-		   bool implicit_tls)
+		   bool implicit_tls, void *token)
 {
 	struct imap_conn *conn;
 
 	if (implicit_tls && server->set.tls == NULL) {
 		log_warnx("imap: TLS connection refused: no certificate");
 		close(fd);
+		conn_closed(server, &token);
 		return;
 	}
 	conn = imap_conn_create(server, fd, addr, addrlen, implicit_tls);
-	if (conn == NULL)
+	if (conn == NULL) {
+		/* the socket is closed already */
+		conn_closed(server, &token);
 		return;
+	}
+	conn->limit_token = token;
 	DLLIST_PREPEND(&server->conns, conn);
 	server->conn_count++;
 	if (server->shutting_down)
@@ -55,6 +70,7 @@ imap_server_conn_unlink(struct imap_server *server, struct imap_conn *conn)
 	DLLIST_REMOVE(&server->conns, conn);
 	i_assert(server->conn_count > 0);
 	server->conn_count--;
+	conn_closed(server, &conn->limit_token);
 }
 
 void

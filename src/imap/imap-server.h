@@ -39,6 +39,11 @@ struct imap_settings {
 	/* Allow LOGIN and AUTHENTICATE PLAIN/LOGIN before TLS (loopback
 	   demos, tests). Otherwise LOGINDISABLED until STARTTLS. */
 	bool allow_plaintext_auth;
+	/* Called once for every socket imap_server_accept() was given,
+	   with the token given there, when its session is gone (socket
+	   closed, store work done) or at once when it is refused: the
+	   daemon's connection limits count with it. NULL: not called. */
+	void (*conn_closed)(void *token);
 };
 
 #define IMAP_IDLE_TIMEOUT_DEFAULT_SECS (30 * 60)
@@ -54,7 +59,7 @@ struct imap_server *imap_server_create(const struct imap_settings *set,
    when implicit_tls (imaps). The server owns fd from now on. */
 void imap_server_accept(struct imap_server *server, int fd,
 			const struct sockaddr *addr, socklen_t addrlen,
-			bool implicit_tls);
+			bool implicit_tls, void *token);
 
 /*
  * Begins a graceful stop: idle sessions get "* BYE" and close at once; a

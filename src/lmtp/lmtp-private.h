@@ -71,6 +71,8 @@ struct lmtp_conn {
 	struct lmtp_parser *parser;
 	unsigned int id;
 	char *peer;
+	/* for settings.conn_closed (the daemon's connection limits) */
+	void *limit_token;
 
 	enum lmtp_input_mode input;
 	bool lhlo_done;

@@ -31,15 +31,30 @@ lmtp_server_create(const struct lmtp_settings *set, struct store *store,
 	return server;
 }
 
+/* Tells settings.conn_closed that a socket accept() was given is gone:
+   exactly once per socket, whatever way its session ends. */
+static void
+conn_closed(struct lmtp_server *server, void **token)
+{
+	if (server->set.conn_closed != NULL)
+		server->set.conn_closed(*token);
+	*token = NULL;
+}
+
 void
 lmtp_server_accept(struct lmtp_server *server, int fd,
-		   const struct sockaddr *addr, socklen_t addrlen)
+		   const struct sockaddr *addr, socklen_t addrlen,
+		   void *token)
 {
 	struct lmtp_conn *conn;
 
 	conn = lmtp_conn_create(server, fd, addr, addrlen);
-	if (conn == NULL)
+	if (conn == NULL) {
+		/* the socket is closed already */
+		conn_closed(server, &token);
 		return;
+	}
+	conn->limit_token = token;
 	DLLIST_PREPEND(&server->conns, conn);
 	server->conn_count++;
 	if (server->shutting_down)
@@ -52,6 +67,7 @@ lmtp_server_conn_unlink(struct lmtp_server *server, struct lmtp_conn *conn)
 	DLLIST_REMOVE(&server->conns, conn);
 	i_assert(server->conn_count > 0);
 	server->conn_count--;
+	conn_closed(server, &conn->limit_token);
 }
 
 void

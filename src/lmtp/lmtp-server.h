@@ -34,6 +34,11 @@ struct lmtp_settings {
 	uint64_t max_message_size;
 	/* A session that sends nothing for this long gets 421 (seconds). */
 	unsigned int idle_timeout_secs;
+	/* Called once for every socket lmtp_server_accept() was given,
+	   with the token given there, when its session is gone (socket
+	   closed, store work done) or at once when it is refused: the
+	   daemon's connection limits count with it. NULL: not called. */
+	void (*conn_closed)(void *token);
 };
 
 #define LMTP_IDLE_TIMEOUT_DEFAULT_SECS 300
@@ -48,7 +53,8 @@ struct lmtp_server *lmtp_server_create(const struct lmtp_settings *set,
 /* Starts a session on an accepted socket; the server owns fd from now on
    (it is made non-blocking and closed with the session). */
 void lmtp_server_accept(struct lmtp_server *server, int fd,
-			const struct sockaddr *addr, socklen_t addrlen);
+			const struct sockaddr *addr, socklen_t addrlen,
+			void *token);
 
 /*
  * Begins a graceful stop: idle sessions get "421" and close at once; a

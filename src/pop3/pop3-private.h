@@ -143,6 +143,8 @@ struct pop3_conn {
 	struct pop3_parser *parser;
 	unsigned int id;
 	char *peer;
+	/* for settings.conn_closed (the daemon's connection limits) */
+	void *limit_token;
 
 	enum pop3_state state;
 	enum pop3_input input;

@@ -48,21 +48,36 @@ pop3_server_create(const struct pop3_settings *set, struct store *store,
 	return server;
 }
 
+/* Tells settings.conn_closed that a socket accept() was given is gone:
+   exactly once per socket, whatever way its session ends. */
+static void
+conn_closed(struct pop3_server *server, void **token)
+{
+	if (server->set.conn_closed != NULL)
+		server->set.conn_closed(*token);
+	*token = NULL;
+}
+
 void
 pop3_server_accept(struct pop3_server *server, int fd,
 		   const struct sockaddr *addr, socklen_t addrlen,
-		   bool implicit_tls)
+		   bool implicit_tls, void *token)
 {
 	struct pop3_conn *conn;
 
 	if (implicit_tls && server->set.tls == NULL) {
 		log_warnx("pop3: TLS connection refused: no certificate");
 		close(fd);
+		conn_closed(server, &token);
 		return;
 	}
 	conn = pop3_conn_create(server, fd, addr, addrlen, implicit_tls);
-	if (conn == NULL)
+	if (conn == NULL) {
+		/* the socket is closed already */
+		conn_closed(server, &token);
 		return;
+	}
+	conn->limit_token = token;
 	DLLIST_PREPEND(&server->conns, conn);
 	server->conn_count++;
 	if (server->shutting_down)
@@ -75,6 +90,7 @@ pop3_server_conn_unlink(struct pop3_server *server, struct pop3_conn *conn)
 	DLLIST_REMOVE(&server->conns, conn);
 	i_assert(server->conn_count > 0);
 	server->conn_count--;
+	conn_closed(server, &conn->limit_token);
 }
 
 void

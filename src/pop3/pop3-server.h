@@ -40,6 +40,11 @@ struct pop3_settings {
 	/* Allow USER/PASS and AUTH PLAIN/LOGIN before TLS (loopback demos,
 	   tests). Otherwise they get "-ERR [AUTH]" until STLS. */
 	bool allow_plaintext_auth;
+	/* Called once for every socket pop3_server_accept() was given,
+	   with the token given there, when its session is gone (socket
+	   closed, store work done) or at once when it is refused: the
+	   daemon's connection limits count with it. NULL: not called. */
+	void (*conn_closed)(void *token);
 };
 
 #define POP3_IDLE_TIMEOUT_DEFAULT_SECS 600
@@ -55,7 +60,7 @@ struct pop3_server *pop3_server_create(const struct pop3_settings *set,
    when implicit_tls (pop3s, RFC 8314). The server owns fd from now on. */
 void pop3_server_accept(struct pop3_server *server, int fd,
 			const struct sockaddr *addr, socklen_t addrlen,
-			bool implicit_tls);
+			bool implicit_tls, void *token);
 
 /*
  * Begins a graceful stop: idle sessions get "-ERR [SYS/TEMP]" and close

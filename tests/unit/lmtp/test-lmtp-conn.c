@@ -98,7 +98,7 @@ connect_client(struct fixture *f)
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
 	lmtp_server_accept(f->server, fds[0], (struct sockaddr *)&addr,
-			   sizeof(addr));
+			   sizeof(addr), NULL);
 	f->client = fds[1];
 	f->client_eof = false;
 	assert_int_equal(lmtp_server_connection_count(f->server), 1);
@@ -278,7 +278,8 @@ connect_tcp(struct fixture *f)
 	fd = accept(lfd, NULL, NULL);
 	assert_true(fd >= 0);
 	close(lfd);
-	lmtp_server_accept(f->server, fd, (struct sockaddr *)&addr, len);
+	lmtp_server_accept(f->server, fd, (struct sockaddr *)&addr, len,
+			   NULL);
 }
 
 static void
