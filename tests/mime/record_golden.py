@@ -4,7 +4,7 @@
 
 Usage: tests/mime/record_golden.py [name...]   (default: whole corpus)
 
-Starts a private Dovecot (dovecot_oracle.py), stores every corpus
+Starts a private Dovecot (mime_oracle.py), stores every corpus
 message, and FETCHes ENVELOPE, BODY, BODYSTRUCTURE and a list of
 BODY[section]<partial>, BINARY[] and BINARY.SIZE[] items chosen from
 Dovecot's own BODYSTRUCTURE. Each golden file keeps, per item, the raw
@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import corpus  # noqa: E402
-import dovecot_oracle  # noqa: E402
+import mime_oracle  # noqa: E402
 import imapval  # noqa: E402
 
 GOLDEN = os.path.join(HERE, "golden")
@@ -117,7 +117,7 @@ def record_one(dc, name, msg):
 def main():
     names = sys.argv[1:]
     os.makedirs(GOLDEN, exist_ok=True)
-    with dovecot_oracle.Dovecot() as dc:
+    with mime_oracle.Dovecot() as dc:
         for name, msg in corpus.CORPUS:
             if names and name not in names:
                 continue
