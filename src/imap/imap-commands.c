@@ -385,10 +385,13 @@ cmd_unauthenticate(struct imap_conn *conn)
 
 /* ---- AUTHENTICATE ---- */
 
+/* RFC 3501 §6.2.2: every challenge goes out base64-encoded, the first
+   one too (LOGIN's "Username:" prompt), as POP3 does (RFC 5034 §4). */
 static void
 sasl_run(struct imap_conn *conn)
 {
 	buf_t challenge = BUF_INIT;
+	bool encoded = conn->sasl_response != NULL && conn->sasl_base64;
 
 	if (conn->sasl_response == NULL)
 		conn->job_result = auth_request_step(conn->auth, NULL, 0,
@@ -402,7 +405,12 @@ sasl_run(struct imap_conn *conn)
 			&challenge);
 	if (conn->job_result == AUTH_RESULT_CONTINUE) {
 		buf_append_str(&conn->job_out, "+ ");
-		buf_append(&conn->job_out, challenge.data, challenge.len);
+		if (encoded)
+			buf_append(&conn->job_out, challenge.data,
+				   challenge.len);
+		else
+			base64_encode(&conn->job_out, challenge.data,
+				      challenge.len);
 		buf_append_str(&conn->job_out, "\r\n");
 	}
 	buf_deinit(&challenge);
@@ -671,13 +679,15 @@ imap_command_run(struct imap_conn *conn)
 		return;
 	}
 	if ((commands[i].states & state_bit) == 0) {
+		/* the reason is what the command needs, not the state:
+		   LOGIN after LOGIN is not "No mailbox selected." */
 		imap_conn_bad(conn, conn->state == IMAP_STATE_NOT_AUTHENTICATED
 			      ? "Not logged in." :
-			      conn->state == IMAP_STATE_AUTHENTICATED ?
-			      "No mailbox selected." :
+			      commands[i].states == S_NOAUTH ?
+			      "Already logged in." :
 			      commands[i].states == S_AUTH_ONLY ?
 			      "Not valid with a mailbox selected." :
-			      "Already logged in.");
+			      "No mailbox selected.");
 		return;
 	}
 	commands[i].run(conn);

@@ -145,3 +145,44 @@ def test_copy_and_fetch_of_messages_expunged_elsewhere(imap, dovecot):
         a.close()
         b.close()
     assert nos[0] == nos[1] == ["k", "NO", "[EXPUNGEISSUED]"]
+
+
+# ---- AUTHENTICATE LOGIN ----
+
+def test_authenticate_login_challenges_are_base64(imap):
+    """RFC 3501 §6.2.2: a server challenge is base64. The first
+    prompt of LOGIN went out as the bare text "Username:" (the second
+    was encoded), which a client decoding challenges chokes on. POP3
+    already encoded it. (The oracle Dovecot offers PLAIN only.)"""
+    c = Raw(imap)
+    c.send("a AUTHENTICATE LOGIN\r\n")
+    assert c.line() == "+ " + b64("Username:")
+    c.send(b64("alice") + "\r\n")
+    assert c.line() == "+ " + b64("Password:")
+    c.send(b64(PW) + "\r\n")
+    assert c.until_tagged("a")[-1].startswith("a OK [CAPABILITY")
+    # with an initial response (SASL-IR) the user name is given
+    c2 = Raw(imap)
+    c2.send(f"b AUTHENTICATE LOGIN {b64('alice')}\r\n")
+    assert c2.line() == "+ " + b64("Password:")
+    c2.send(b64(PW) + "\r\n")
+    assert c2.until_tagged("b")[-1].startswith("b OK")
+    # PLAIN's empty challenge stays empty
+    c3 = Raw(imap)
+    c3.send("c AUTHENTICATE PLAIN\r\n")
+    assert c3.line() == "+ "
+    c3.send("*\r\n")
+    assert c3.until_tagged("c") == ["c BAD Authentication cancelled."]
+
+
+def test_login_when_logged_in_says_so(imap):
+    """LOGIN or AUTHENTICATE after a login was answered "BAD No mailbox
+    selected.": the reason is the command's, not the state's."""
+    c = commune(imap)
+    assert c.cmd("a", f"LOGIN alice {PW}") == ["a BAD Already logged in."]
+    assert c.cmd("b", "AUTHENTICATE PLAIN") == ["b BAD Already logged in."]
+    assert c.cmd("c", "FETCH 1 FLAGS") == ["c BAD No mailbox selected."]
+    ok(c, "s", "SELECT INBOX")
+    assert c.cmd("d", f"LOGIN alice {PW}") == ["d BAD Already logged in."]
+    assert c.cmd("e", "ENABLE CONDSTORE") == [
+        "e BAD Not valid with a mailbox selected."]
