@@ -128,6 +128,21 @@ def expect_refused(c, per_ip):
     c.close()
 
 
+def greeted(srv, proto, source="127.0.0.1"):
+    """A connection that got its greeting: retried while the server
+    still counts connections that were just dropped (a leaked count
+    never comes back, and fails here)."""
+    deadline = time.monotonic() + SETTLE_SECS
+    while True:
+        c = Conn(srv, proto, source)
+        c.greet()
+        if c.accepted():
+            return c
+        c.close()
+        assert time.monotonic() < deadline, f"{proto}: {c.first!r}"
+        time.sleep(0.05)
+
+
 def fill(srv, proto, n, source="127.0.0.1"):
     """n connections that all got the greeting (see greeted())."""
     return [greeted(srv, proto, source) for i in range(n)]
@@ -170,6 +185,7 @@ def quota_is(srv, protos, n, source="127.0.0.1", per_ip=True,
             return
         close_all(conns)
         time.sleep(0.1)
+    raise AssertionError(f"{protos}: never a full quota of {n}")
 
 
 @pytest.fixture
@@ -454,21 +470,6 @@ def lmtp_ways(srv):
         c.close()
 
     return [mid_data, mid_bdat, quit, errors]
-
-
-def greeted(srv, proto, source="127.0.0.1"):
-    """A connection that got its greeting: retried while the server
-    still counts connections that were just dropped (a leaked count
-    never comes back, and fails here)."""
-    deadline = time.monotonic() + SETTLE_SECS
-    while True:
-        c = Conn(srv, proto, source)
-        c.greet()
-        if c.accepted():
-            return c
-        c.close()
-        assert time.monotonic() < deadline, f"{proto}: {c.first!r}"
-        time.sleep(0.05)
 
 
 # The ways that also work over imaps and pop3s: the others are STARTTLS
