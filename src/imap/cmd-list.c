@@ -139,12 +139,43 @@ append_uses(buf_t *attrs, unsigned int uses)
 	store_special_use_append(attrs, uses);
 }
 
+/*
+ * RFC 3501 §6.3.9: LSUB "%" with "foo/bar" subscribed but not "foo"
+ * returns "foo", flagged \Noselect. Called for a subscribed name that
+ * does not match; *done (names sent so far) keeps each parent once.
+ */
+static void
+lsub_parents(struct imap_conn *conn, const struct list_ctx *ctx,
+	     const char *name, char ***done, unsigned int *done_count)
+{
+	const char *p;
+	unsigned int i;
+	char *parent;
+
+	for (p = strchr(name, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		parent = i_strndup(name, (size_t)(p - name));
+		for (i = 0; i < *done_count; i++) {
+			if (strcmp((*done)[i], parent) == 0)
+				break;
+		}
+		if (i < *done_count || !any_match(ctx, parent) ||
+		    is_subscribed(ctx, parent)) {
+			free(parent);
+			continue;
+		}
+		reply(conn, ctx, "\\Noselect", parent, false, false);
+		*done = i_realloc(*done, (*done_count + 1) * sizeof(**done));
+		(*done)[(*done_count)++] = parent;
+	}
+}
+
 /* LSUB, and LIST (SUBSCRIBED): subscriptions, existing or not. */
 static void
 list_subscribed(struct imap_conn *conn, struct list_ctx *ctx,
 		const struct mailbox_info *infos, unsigned int count)
 {
-	unsigned int i, j;
+	unsigned int i, j, parent_count = 0;
+	char **parents = NULL;
 	buf_t attrs = BUF_INIT;
 
 	for (i = 0; i < ctx->sub_count; i++) {
@@ -152,8 +183,12 @@ list_subscribed(struct imap_conn *conn, struct list_ctx *ctx,
 		const struct mailbox_info *info = NULL;
 		unsigned int use = 0;
 
-		if (!any_match(ctx, name))
+		if (!any_match(ctx, name)) {
+			if (ctx->lsub)
+				lsub_parents(conn, ctx, name, &parents,
+					     &parent_count);
 			continue;
+		}
 		for (j = 0; j < count && info == NULL; j++) {
 			if (strcmp(infos[j].name, name) == 0) {
 				info = &infos[j];
@@ -197,6 +232,7 @@ list_subscribed(struct imap_conn *conn, struct list_ctx *ctx,
 		      "\\Noselect \\HasChildren", infos[i].name, true,
 		      infos[i].selectable);
 	}
+	store_names_free(&parents, parent_count);
 	buf_deinit(&attrs);
 }
 

@@ -540,6 +540,10 @@ imap_status_append(struct imap_conn *conn, buf_t *out, const char *name,
 	ITEM(STATUS_HIGHESTMODSEQ, "HIGHESTMODSEQ %llu",
 	     (unsigned long long)st.highestmodseq);
 	ITEM(STATUS_MAILBOXID, "MAILBOXID (%s)", mailboxid);
+	/* RFC 7889 §4: the one limit CAPABILITY announces holds for every
+	   mailbox */
+	ITEM(STATUS_APPENDLIMIT, "APPENDLIMIT %u",
+	     (unsigned int)IMAP_LITERAL_MAX_DEFAULT);
 #undef ITEM
 	buf_append_str(out, ")\r\n");
 	return 0;
@@ -577,6 +581,7 @@ static const struct {
 	{ "DELETED-STORAGE", STATUS_DELETED_STORAGE },
 	{ "HIGHESTMODSEQ", STATUS_HIGHESTMODSEQ },
 	{ "MAILBOXID", STATUS_MAILBOXID },
+	{ "APPENDLIMIT", STATUS_APPENDLIMIT },
 };
 
 int

@@ -382,6 +382,7 @@ void imap_mailbox_normalise_inbox(char *name);
 #define STATUS_DELETED 0x80u
 #define STATUS_DELETED_STORAGE 0x100u
 #define STATUS_MAILBOXID 0x200u       /* RFC 8474 §4.2 */
+#define STATUS_APPENDLIMIT 0x400u     /* RFC 7889 §4 */
 int imap_status_items_parse(const struct imap_arg *arg,
 			    unsigned int *items_r);
 /* Worker: appends "* STATUS name (...)" for items; -1 on a store

@@ -186,3 +186,46 @@ def test_login_when_logged_in_says_so(imap):
     assert c.cmd("d", f"LOGIN alice {PW}") == ["d BAD Already logged in."]
     assert c.cmd("e", "ENABLE CONDSTORE") == [
         "e BAD Not valid with a mailbox selected."]
+
+
+# ---- STATUS APPENDLIMIT ----
+
+def test_status_appendlimit(imap):
+    """CAPABILITY announces APPENDLIMIT=n, but STATUS (APPENDLIMIT), the
+    per-mailbox form of RFC 7889 §4, was BAD "unknown item". Dovecot
+    2.3 has neither, so the RFC is the oracle."""
+    c = commune(imap)
+    caps = ok(c, "c", "CAPABILITY")[0]
+    limit = re.search(r" APPENDLIMIT=(\d+)", caps).group(1)
+    assert ok(c, "s", "STATUS INBOX (APPENDLIMIT MESSAGES)") == [
+        f'* STATUS "INBOX" (MESSAGES 0 APPENDLIMIT {limit})']
+    assert ok(c, "l", 'LIST "" "INBOX" RETURN (STATUS (APPENDLIMIT))') == [
+        '* LIST (\\HasNoChildren) "/" "INBOX"',
+        f'* STATUS "INBOX" (APPENDLIMIT {limit})']
+
+
+# ---- LSUB and unsubscribed parents ----
+
+def test_lsub_percent_returns_unsubscribed_parents_noselect(imap, dovecot):
+    """RFC 3501 §6.3.9: with "foo/bar" subscribed and "foo" not, LSUB
+    "%" MUST return "foo" flagged \\Noselect (Dovecot does); Commune
+    returned nothing. Each parent once, a subscribed parent as
+    itself."""
+    got = []
+    for c, sep in ((commune(imap), "/"), (oracle(dovecot), ".")):
+        for name in ("Ls1/a/b", "Ls1/a/c", "Ls2/x", "Ls3", "Ls3/y"):
+            name = name.replace("/", sep)
+            ok(c, "c", f"CREATE {name}")
+            ok(c, "u", f"SUBSCRIBE {name}")
+        replies = []
+        for pat in ("Ls%", "Ls1/%", "Ls1/a/%", "Ls*"):
+            lines = ok(c, "l", f'LSUB "" "{pat.replace("/", sep)}"')
+            replies.append(sorted(
+                l.replace(f' "{sep}" ', " ").replace('"', "")
+                 .replace(sep, "/") for l in lines))
+        got.append(replies)
+        c.close()
+    assert got[0] == got[1]
+    assert got[0][0] == ["* LSUB () Ls3", "* LSUB (\\Noselect) Ls1",
+                         "* LSUB (\\Noselect) Ls2"]
+    assert got[0][1] == ["* LSUB (\\Noselect) Ls1/a"]
