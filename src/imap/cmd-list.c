@@ -139,14 +139,31 @@ append_uses(buf_t *attrs, unsigned int uses)
 	store_special_use_append(attrs, uses);
 }
 
+static bool
+info_exists(const struct mailbox_info *infos, unsigned int count,
+	    const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < count; i++) {
+		if (strcmp(infos[i].name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
 /*
- * RFC 3501 §6.3.9: LSUB "%" with "foo/bar" subscribed but not "foo"
- * returns "foo", flagged \Noselect. Called for a subscribed name that
- * does not match; *done (names sent so far) keeps each parent once.
+ * The parents of a subscribed name that nothing else lists. LSUB "%"
+ * with "foo/bar" subscribed but not "foo" returns "foo" flagged
+ * \Noselect (RFC 3501 §6.3.9; called for names that do not match).
+ * LIST (SUBSCRIBED RECURSIVEMATCH) returns a matching parent that does
+ * not exist as \NonExistent with CHILDINFO (RFC 5258 §3.5; existing
+ * ones come from the mailbox list). *done keeps each parent once.
  */
 static void
-lsub_parents(struct imap_conn *conn, const struct list_ctx *ctx,
-	     const char *name, char ***done, unsigned int *done_count)
+subscribed_parents(struct imap_conn *conn, const struct list_ctx *ctx,
+		   const char *name, const struct mailbox_info *infos,
+		   unsigned int count, char ***done, unsigned int *done_count)
 {
 	const char *p;
 	unsigned int i;
@@ -159,11 +176,13 @@ lsub_parents(struct imap_conn *conn, const struct list_ctx *ctx,
 				break;
 		}
 		if (i < *done_count || !any_match(ctx, parent) ||
-		    is_subscribed(ctx, parent)) {
+		    is_subscribed(ctx, parent) ||
+		    (!ctx->lsub && info_exists(infos, count, parent))) {
 			free(parent);
 			continue;
 		}
-		reply(conn, ctx, "\\Noselect", parent, false, false);
+		reply(conn, ctx, ctx->lsub ? "\\Noselect" : "\\NonExistent",
+		      parent, !ctx->lsub, false);
 		*done = i_realloc(*done, (*done_count + 1) * sizeof(**done));
 		(*done)[(*done_count)++] = parent;
 	}
@@ -185,8 +204,9 @@ list_subscribed(struct imap_conn *conn, struct list_ctx *ctx,
 
 		if (!any_match(ctx, name)) {
 			if (ctx->lsub)
-				lsub_parents(conn, ctx, name, &parents,
-					     &parent_count);
+				subscribed_parents(conn, ctx, name, infos,
+						   count, &parents,
+						   &parent_count);
 			continue;
 		}
 		for (j = 0; j < count && info == NULL; j++) {
@@ -232,6 +252,10 @@ list_subscribed(struct imap_conn *conn, struct list_ctx *ctx,
 		      "\\Noselect \\HasChildren", infos[i].name, true,
 		      infos[i].selectable);
 	}
+	for (i = 0; ctx->sel_recursive && !ctx->sel_special_use &&
+		    i < ctx->sub_count; i++)
+		subscribed_parents(conn, ctx, ctx->subs[i], infos, count,
+				   &parents, &parent_count);
 	store_names_free(&parents, parent_count);
 	buf_deinit(&attrs);
 }

@@ -229,3 +229,22 @@ def test_lsub_percent_returns_unsubscribed_parents_noselect(imap, dovecot):
     assert got[0][0] == ["* LSUB () Ls3", "* LSUB (\\Noselect) Ls1",
                          "* LSUB (\\Noselect) Ls2"]
     assert got[0][1] == ["* LSUB (\\Noselect) Ls1/a"]
+
+
+def test_recursivematch_returns_nonexistent_parents(imap, dovecot):
+    """RFC 5258 §3.5: LIST (SUBSCRIBED RECURSIVEMATCH) returns a
+    matching parent of a subscribed name with CHILDINFO, and one that
+    does not exist as \\NonExistent (Dovecot does). Commune looked only
+    at existing mailboxes, so the parent of a subscribed mailbox that
+    was deleted went missing."""
+    got = []
+    for c, sep in ((commune(imap), "/"), (oracle(dovecot), ".")):
+        ok(c, "c", f"CREATE Rm1{sep}gone")
+        ok(c, "u", f"SUBSCRIBE Rm1{sep}gone")
+        ok(c, "d", f"DELETE Rm1{sep}gone")
+        lines = ok(c, "l", 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "Rm%"')
+        got.append([l.replace(f' "{sep}" ', " ").replace('"', "")
+                    for l in lines])
+        c.close()
+    assert got[0] == got[1] == [
+        "* LIST (\\NonExistent) Rm1 (CHILDINFO (SUBSCRIBED))"]
