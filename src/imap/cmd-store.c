@@ -211,7 +211,7 @@ static void
 store_run(struct imap_conn *conn)
 {
 	struct store_ctx *ctx = conn->job_ctx;
-	struct uid_array uids = { 0 }, failed = { 0 };
+	struct uid_array uids = { 0 }, failed = { 0 }, ours = { 0 };
 	const struct store_msg *msgs;
 	buf_t modified = BUF_INIT;
 	unsigned int i;
@@ -251,10 +251,20 @@ store_run(struct imap_conn *conn)
 		uid_array_free(&uids);
 		return;
 	}
-	/* Our own changes are reported below (or not, with .SILENT). */
-	conn->sync_skip = &uids;
+	/* Our own changes are reported below (or not, with .SILENT). The
+	   messages UNCHANGEDSINCE kept are not ours: a change another
+	   session made to them is the sync's to report, or the client
+	   would never hear of it. */
+	for (i = 0; i < uids.count; i++) {
+		if (failed.count == 0 ||
+		    bsearch(&uids.uids[i], failed.uids, failed.count,
+			    sizeof(uint32_t), imap_uid_cmp) == NULL)
+			uid_array_add(&ours, uids.uids[i]);
+	}
+	conn->sync_skip = &ours;
 	(void)imap_sync_run(conn, IMAP_SYNC_NO_EXPUNGES);
 	conn->sync_skip = NULL;
+	uid_array_free(&ours);
 	msgs = store_mailbox_msgs(conn->box);
 	for (i = 0; i < uids.count && !ctx->silent; i++) {
 		seq = store_mailbox_seq(conn->box, uids.uids[i]);

@@ -248,3 +248,42 @@ def test_recursivematch_returns_nonexistent_parents(imap, dovecot):
         c.close()
     assert got[0] == got[1] == [
         "* LIST (\\NonExistent) Rm1 (CHILDINFO (SUBSCRIBED))"]
+
+
+# ---- CONDSTORE ----
+
+def _flags(lines, seq):
+    """The FLAGS of message seq in untagged FETCH lines, \\Recent
+    dropped (Dovecot keeps it, RFC 9051 does not), or None."""
+    for l in lines:
+        mo = re.match(rf"\* {seq} FETCH \(.*FLAGS \(([^)]*)\)", l)
+        if mo:
+            return sorted(f for f in mo.group(1).split() if f != "\\Recent")
+    return None
+
+
+def test_unchangedsince_failure_reports_the_other_change(imap, dovecot):
+    """RFC 7162 §3.1.3, RFC 3501 §6.4.6: a STORE (UNCHANGEDSINCE) that
+    fails for a message another session changed leaves it alone, but
+    that change must still reach the client as an untagged FETCH (as
+    Dovecot sends). Commune kept every message of the STORE out of
+    its sync, so the failed one's new flags were never reported."""
+    got = []
+    for a, b in ((commune(imap), commune(imap)),
+                 (oracle(dovecot), oracle(dovecot))):
+        ok(a, "c", "CREATE Cond")
+        for i in range(3):
+            append(a, "Cond", message(f"c{i}"))
+        lines = ok(a, "s", "SELECT Cond (CONDSTORE)")
+        modseq = re.search(r"HIGHESTMODSEQ (\d+)", " ".join(lines))
+        ok(b, "s", "SELECT Cond")
+        ok(b, "f", "STORE 2 +FLAGS.SILENT (\\Flagged)")
+        lines = a.cmd("u", f"STORE 1:3 (UNCHANGEDSINCE {modseq.group(1)}) "
+                      "+FLAGS (\\Seen)")
+        assert re.match(r"u OK \[MODIFIED 2\] ", lines[-1]), lines
+        got.append([_flags(lines, n) for n in (1, 2, 3)])
+        # nothing is left over for the next sync
+        assert [l for l in a.cmd("n", "NOOP") if "FETCH" in l] == []
+        a.close()
+        b.close()
+    assert got[0] == got[1] == [["\\Seen"], ["\\Flagged"], ["\\Seen"]]
