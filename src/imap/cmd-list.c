@@ -13,6 +13,7 @@
 #include "store.h"
 #include "store-metadata.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -52,23 +53,39 @@ list_ctx_free(struct imap_conn *conn)
 	conn->job_ctx = NULL;
 }
 
+/* The characters of name before ci_end match case-insensitively. */
 static bool
-pattern_match(const char *pat, const char *name)
+pattern_match_ci(const char *pat, const char *name, const char *ci_end)
 {
 	for (; *pat != '\0'; pat++, name++) {
 		if (*pat == '*' || *pat == '%') {
 			for (;; name++) {
-				if (pattern_match(pat + 1, name))
+				if (pattern_match_ci(pat + 1, name, ci_end))
 					return true;
 				if (*name == '\0' ||
 				    (*pat == '%' && *name == '/'))
 					return false;
 			}
 		}
-		if (*name != *pat)
+		if (*name != *pat && (name >= ci_end ||
+				      toupper((unsigned char)*pat) != *name))
 			return false;
 	}
 	return *name == '\0';
+}
+
+/* INBOX is case-insensitive (RFC 3501 §5.1), in a pattern too: the
+   leading "INBOX" of a name matches "inbox*" and "Inb%" as Dovecot
+   has it (add_pattern only normalises a whole "inbox" component). */
+static bool
+pattern_match(const char *pat, const char *name)
+{
+	const char *ci_end = name;
+
+	if (strncmp(name, "INBOX", 5) == 0 &&
+	    (name[5] == '\0' || name[5] == '/'))
+		ci_end = name + 5;
+	return pattern_match_ci(pat, name, ci_end);
 }
 
 static bool

@@ -250,6 +250,28 @@ def test_recursivematch_returns_nonexistent_parents(imap, dovecot):
         "* LIST (\\NonExistent) Rm1 (CHILDINFO (SUBSCRIBED))"]
 
 
+def test_inbox_is_case_insensitive_in_list_patterns(imap, dovecot):
+    """RFC 3501 §5.1: INBOX is case-insensitive. LIST "" "inbox" and
+    "inbox/%" found INBOX, but "inbox*", "Inb%" or "*bOx" did not: only
+    a whole "inbox" component of the pattern was normalised. Dovecot
+    matches the leading INBOX of a name case-insensitively."""
+    got = []
+    for c, sep in ((commune(imap), "/"), (oracle(dovecot), ".")):
+        ok(c, "c", f"CREATE INBOX{sep}Kid")
+        replies = []
+        for pat in ("inbox*", "Inb%", "*bOx", "i%/%", "inbox/k*", "INBOX"):
+            lines = ok(c, "l", f'LIST "" "{pat.replace("/", sep)}"')
+            replies.append(sorted(
+                l.replace(f' "{sep}" ', " ").replace('"', "")
+                 .replace(sep, "/") for l in lines))
+        got.append(replies)
+        c.close()
+    assert got[0] == got[1]
+    assert got[0][0] == ["* LIST (\\HasChildren) INBOX",
+                         "* LIST (\\HasNoChildren) INBOX/Kid"]
+    assert got[0][1] == got[0][2] == ["* LIST (\\HasChildren) INBOX"]
+
+
 # ---- CONDSTORE ----
 
 def _flags(lines, seq):
