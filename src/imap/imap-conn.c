@@ -205,8 +205,13 @@ conn_try_free(struct imap_conn *conn)
 		return;
 	}
 	conn_zflush(conn);
-	if (conn->bev != NULL && conn_output_len(conn) > 0)
+	if (conn->bev != NULL && conn_output_len(conn) > 0 &&
+	    !(conn->eof && tls_bufferevent_is_tls(conn->bev)))
 		return;
+	/* After a TLS peer's EOF (a close_notify, or none: dirty shutdowns
+	   are allowed) libevent's OpenSSL bufferevent writes no more, so
+	   what is queued (the greeting, when it left mid-handshake) would
+	   hold the session until the idle timeout. */
 	imap_conn_destroy(&conn);
 }
 

@@ -121,8 +121,12 @@ conn_try_free(struct pop3_conn *conn)
 		}
 		return;
 	}
-	if (conn->bev != NULL && pop3_conn_output_len(conn) > 0)
+	if (conn->bev != NULL && pop3_conn_output_len(conn) > 0 &&
+	    !(conn->eof && tls_bufferevent_is_tls(conn->bev)))
 		return;
+	/* After a TLS peer's EOF libevent's OpenSSL bufferevent writes no
+	   more: what is queued would hold the session until the idle
+	   timeout (imap-conn.c does the same). */
 	pop3_conn_destroy(&conn);
 }
 
