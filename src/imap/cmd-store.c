@@ -234,6 +234,12 @@ store_run(struct imap_conn *conn)
 		uid_array_free(&uids);
 		return;
 	}
+	/* RFC 3501 §6.4.6: .SILENT or not, a change made elsewhere is
+	   reported. The STORE's own messages stay out of the sync after
+	   it, so what others changed before goes out now (one in between
+	   is the race the RFC's note accepts). */
+	if (ctx->silent)
+		(void)imap_sync_run(conn, IMAP_SYNC_NO_EXPUNGES);
 	if (ctx->has_unchangedsince && ctx->unchangedsince == 0) {
 		/* RFC 7162 §3.1.3: every MODSEQ is above 0, so every
 		   message fails (the store reads 0 as "no condition") */

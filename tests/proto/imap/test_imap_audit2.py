@@ -309,3 +309,32 @@ def test_unchangedsince_failure_reports_the_other_change(imap, dovecot):
         a.close()
         b.close()
     assert got[0] == got[1] == [["\\Seen"], ["\\Flagged"], ["\\Seen"]]
+
+
+def test_silent_store_still_reports_changes_made_elsewhere(imap, dovecot):
+    """RFC 3501 §6.4.6: "Regardless of whether or not the .SILENT
+    suffix was used, the server SHOULD send an untagged FETCH response
+    if a change to a message's flags from an external source is
+    observed." Commune kept a .SILENT STORE's messages out of its sync,
+    so two clients storing silently (mbsync does) never heard of each
+    other's flags on those messages. Dovecot reports them."""
+    got = []
+    for a, b in ((commune(imap), commune(imap)),
+                 (oracle(dovecot), oracle(dovecot))):
+        ok(a, "c", "CREATE Silent")
+        for i in range(3):
+            append(a, "Silent", message(f"s{i}"))
+        ok(a, "s", "SELECT Silent")
+        ok(b, "s", "SELECT Silent")
+        ok(b, "f", "STORE 2 +FLAGS.SILENT (\\Flagged)")
+        lines = ok(a, "u", "STORE 1:3 +FLAGS.SILENT (\\Seen)")
+        # what a client knows of message 2: the reported flags, then
+        # its own silent change on top
+        known = set(_flags(lines, 2) or ()) | {"\\Seen"}
+        lines = ok(b, "n", "NOOP")
+        known_b = set(_flags(lines, 2) or ())
+        got.append((sorted(known), sorted(known_b)))
+        a.close()
+        b.close()
+    assert got[0] == got[1] == ([r"\Flagged", r"\Seen"],
+                                [r"\Flagged", r"\Seen"])
