@@ -476,6 +476,14 @@ fetch_run(struct imap_conn *conn)
 			imap_job_store_error(conn, "UID FETCH");
 			return;
 		}
+		/* FLAGS and MODSEQ come from the view: bring it up to date
+		   first (reporting what others changed, as Dovecot does),
+		   or the answer would be older than the FETCH the sync
+		   after the command sends */
+		if ((ctx->items & (F_FLAGS | F_MODSEQ)) != 0 ||
+		    ctx->changedsince != 0 ||
+		    (conn->enabled & IMAP_ENABLED_CONDSTORE) != 0)
+			(void)imap_sync_run(conn, IMAP_SYNC_NO_EXPUNGES);
 		/* RFC 4314 §4: \Seen only with "s" */
 		if (ctx->set_seen && !conn->readonly &&
 		    (conn->box_rights & STORE_ACL_SEEN) != 0)

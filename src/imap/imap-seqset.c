@@ -129,7 +129,10 @@ imap_seqset_resolve(const struct imap_seqset *set, bool uid,
 		return 0;
 	}
 
-	/* "1:*" in an empty mailbox names nothing (as in Dovecot) */
+	/* "1:*" in an empty mailbox names nothing. RFC 9051 §9 says a
+	   server should answer BAD, and Dovecot does for FETCH, STORE,
+	   COPY and MOVE (SEARCH finds nothing in both); the lenient
+	   answer is kept: no client is helped by the error. */
 	if (!uid && count == 0)
 		return 0;
 	mark = i_malloc(count / 8 + 1);

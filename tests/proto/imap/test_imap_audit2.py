@@ -338,3 +338,25 @@ def test_silent_store_still_reports_changes_made_elsewhere(imap, dovecot):
         b.close()
     assert got[0] == got[1] == ([r"\Flagged", r"\Seen"],
                                 [r"\Flagged", r"\Seen"])
+
+
+def test_fetch_flags_is_not_older_than_the_command(imap, dovecot):
+    """FETCH FLAGS answered from the session's view before syncing it:
+    after another session flagged a message, "FETCH 2 (FLAGS)" gave
+    the old flags first and the new ones only in the unsolicited FETCH
+    after it, so a client taking the answer (imaplib's first item)
+    had stale flags. Dovecot syncs first: both answers are current."""
+    got = []
+    for a, b in ((commune(imap), commune(imap)),
+                 (oracle(dovecot), oracle(dovecot))):
+        ok(a, "c", "CREATE Fresh")
+        for i in range(2):
+            append(a, "Fresh", message(f"f{i}"))
+        ok(a, "s", "SELECT Fresh")
+        ok(b, "s", "SELECT Fresh")
+        ok(b, "f", "STORE 2 +FLAGS.SILENT (\\Flagged)")
+        lines = ok(a, "g", "FETCH 2 (FLAGS)")
+        got.append([_flags([l], 2) for l in lines])
+        a.close()
+        b.close()
+    assert got[0] == got[1] == [["\\Flagged"], ["\\Flagged"]]
