@@ -13,13 +13,16 @@
  * first bad one. A torn or damaged file, or one that holds mostly
  * expunged messages, is rewritten whole (temp file + rename) by the next
  * writer. The file is never truncated in place, so a mapping of it stays
- * readable. Nothing here is fsynced: losing it costs time, not mail.
+ * readable. Nothing here is fsynced: losing it costs time, not mail; for
+ * the same reason its writes bypass lib/vfs, whose fault and crash
+ * injection count the writes that must be durable.
  */
 #include "mailbox-private.h"
 #include "log.h"
 #include "mime-header.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +71,13 @@ struct mailbox_cache {
 	unsigned int count;
 	/* the file needs rewriting: damaged, foreign or stale */
 	bool rewrite;
+	/* the mapping ends inside a record: torn, or a write in progress */
+	bool tail_short;
+	/* view UIDNEXT when mapped: the records that saves wrote for
+	   messages below it are in the mapping (they were written under
+	   the lock before the sync that brought the message into the
+	   view), so a miss there needs no look at the file */
+	uint32_t map_uidnext;
 	/* the file's size with what we appended since mapping it */
 	uint64_t seen_size;
 	/* UIDs we appended since mapping it (not in ents) */
@@ -106,7 +116,9 @@ rec_crc(uint32_t uid, const unsigned char *value, uint32_t len)
 	put_u32(head, uid);
 	put_u32(head + 4, len);
 	crc = crc32(0L, head, sizeof(head));
-	return (uint32_t)crc32(crc, value, len);
+	/* zlib gives its initial value for a NULL buffer, whatever crc
+	   was: an empty value must not depend on its pointer */
+	return len == 0 ? (uint32_t)crc : (uint32_t)crc32(crc, value, len);
 }
 
 static int
@@ -147,13 +159,17 @@ cache_parse(struct mailbox_cache *cache, uint32_t uidvalidity)
 		uint32_t uid, len;
 
 		if (cache->map_size - pos < CACHE_REC_HDR) {
-			cache->rewrite = true;
+			cache->tail_short = true;
 			break;
 		}
 		uid = get_u32(p + pos);
 		len = get_u32(p + pos + 4);
+		if (uid != 0 && len <= CACHE_VALUE_MAX &&
+		    cache->map_size - pos - CACHE_REC_HDR < len) {
+			cache->tail_short = true;
+			break;
+		}
 		if (uid == 0 || len > CACHE_VALUE_MAX ||
-		    cache->map_size - pos - CACHE_REC_HDR < len ||
 		    rec_crc(uid, p + pos + CACHE_REC_HDR, len) !=
 		    get_u32(p + pos + 8)) {
 			cache->rewrite = true;
@@ -197,7 +213,7 @@ mailbox_cache_parse_buf(const unsigned char *data, size_t size,
 		i_assert(rec_crc(e->uid, data + e->off, e->len) ==
 			 get_u32(data + e->off - 4));
 	}
-	*rewrite_r = cache.rewrite;
+	*rewrite_r = cache.rewrite || cache.tail_short;
 	*first_uid_r = cache.count == 0 ? 0 : cache.ents[0].uid;
 	*last_uid_r = cache.count == 0 ? 0 : cache.ents[cache.count - 1].uid;
 	free(cache.ents);
@@ -206,8 +222,9 @@ mailbox_cache_parse_buf(const unsigned char *data, size_t size,
 
 /* (Re)maps the file. A missing file is an empty cache. */
 static void
-cache_load(struct mailbox_cache *cache, uint32_t uidvalidity)
+cache_load(struct mailbox *box, struct mailbox_cache *cache)
 {
+	uint32_t uidvalidity = box->view_uidvalidity;
 	struct stat st;
 	void *map;
 	int fd;
@@ -217,6 +234,9 @@ cache_load(struct mailbox_cache *cache, uint32_t uidvalidity)
 	cache->seen_size = 0;
 	cache->flushed_min = cache->flushed_max = 0;
 	cache->rewrite = false;
+	cache->tail_short = false;
+	/* before the open: a save after it may or may not be seen */
+	cache->map_uidnext = box->view_uidnext;
 	fd = open(cache->path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1) {
 		if (errno != ENOENT)
@@ -240,18 +260,6 @@ cache_load(struct mailbox_cache *cache, uint32_t uidvalidity)
 	cache->seen_size = (uint64_t)st.st_size;
 	cache->ino = (uint64_t)st.st_ino;
 	cache_parse(cache, uidvalidity);
-}
-
-/* Whether someone else wrote the file since it was mapped. */
-static bool
-cache_changed(const struct mailbox_cache *cache)
-{
-	struct stat st;
-
-	if (stat(cache->path, &st) == -1)
-		return false;
-	return (uint64_t)st.st_ino != cache->ino ||
-		(uint64_t)st.st_size != cache->seen_size;
 }
 
 static const struct cache_ent *
@@ -305,82 +313,110 @@ store_header_field_cached(const char *name)
 	return false;
 }
 
-/* Appends the cached fields of the message to out, read from its
-   header (at most CACHE_HEAD_MAX bytes of it). */
+/* Appends the cached fields of the header the parser has seen, as
+   "Name:value\r\n" each. */
+static void
+fields_emit(struct mime_header_parser *parser, buf_t *out)
+{
+	struct mime_header_field field;
+
+	while (mime_header_parser_next(parser, &field) == 1) {
+		if (!store_header_field_cached(field.name))
+			continue;
+		buf_printf(out, "%s:", field.name);
+		buf_append(out, field.value, field.value_len);
+		buf_append(out, "\r\n", 2);
+	}
+}
+
+/* Appends the cached fields of a message's first size bytes (at most
+   CACHE_HEAD_MAX), taken from data, or read from fd at offset when data
+   is NULL, until its header ends: one value, byte for byte, whether a
+   save computes it from the bytes it writes or a reader from the file.
+   A message shorter than its size gives what was read. */
+static void
+fields_parse(const unsigned char *data, int fd, off_t offset, uint64_t size,
+	     buf_t *out)
+{
+	struct mime_header_parser *parser = mime_header_parser_create();
+	unsigned char chunk[CACHE_READ_CHUNK];
+	const unsigned char *p = chunk;
+	uint64_t done = 0;
+	ssize_t n;
+
+	if (size > CACHE_HEAD_MAX)
+		size = CACHE_HEAD_MAX;
+	for (;;) {
+		fields_emit(parser, out);
+		if (mime_header_parser_done(parser))
+			break;
+		if (done == size) {
+			mime_header_parser_feed_eof(parser);
+			continue;
+		}
+		n = (ssize_t)(size - done < sizeof(chunk) ? size - done :
+			      sizeof(chunk));
+		if (data != NULL)
+			p = data + done;
+		else
+			n = pread(fd, chunk, (size_t)n, offset + (off_t)done);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			size = done;
+			continue;
+		}
+		mime_header_parser_feed(parser, p, (size_t)n);
+		done += (uint64_t)n;
+	}
+	mime_header_parser_destroy(&parser);
+}
+
+/* Appends the cached fields of a message of the view to out. */
 static int
 cache_fields_from_msg(struct mailbox *box, const struct store_msg *msg,
 		      buf_t *out)
 {
-	struct mime_header_parser *parser = mime_header_parser_create();
-	struct mime_header_field field;
-	unsigned char chunk[CACHE_READ_CHUNK];
 	buf_t whole = BUF_INIT;
-	uint64_t size, done = 0;
+	uint64_t size;
 	off_t offset;
-	int fd = -1, ret;
+	int fd, ret;
 
 	ret = store_mailbox_msg_fd(box, msg->uid, &fd, &offset, &size);
+	if (ret == 1) {
+		fields_parse(NULL, fd, offset, size, out);
+		close(fd);
+		return 0;
+	}
 	if (ret == 0) {
 		/* no zero-copy range: read it all */
 		ret = store_mailbox_msg_read(box, msg->uid, &whole);
-		if (ret == 0 && whole.len > 0)
-			mime_header_parser_feed(parser, whole.data, whole.len);
-		mime_header_parser_feed_eof(parser);
+		if (ret == 0)
+			fields_parse(whole.data, -1, 0, whole.len, out);
 	}
-	if (ret < 0)
-		goto out;
-	for (;;) {
-		while (mime_header_parser_next(parser, &field) == 1) {
-			if (!store_header_field_cached(field.name))
-				continue;
-			buf_printf(out, "%s:", field.name);
-			buf_append(out, field.value, field.value_len);
-			buf_append(out, "\r\n", 2);
-		}
-		if (fd == -1 || mime_header_parser_done(parser))
-			break;
-		if (done >= size || done >= CACHE_HEAD_MAX) {
-			mime_header_parser_feed_eof(parser);
-			close(fd);
-			fd = -1;
-			continue;
-		}
-		{
-			size_t want = size - done < sizeof(chunk) ?
-				(size_t)(size - done) : sizeof(chunk);
-			ssize_t n = pread(fd, chunk, want,
-					  offset + (off_t)done);
-
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				/* shorter than its size: what we have */
-				done = size;
-				continue;
-			}
-			mime_header_parser_feed(parser, chunk, (size_t)n);
-			done += (uint64_t)n;
-		}
-	}
-	ret = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	mime_header_parser_destroy(&parser);
 	buf_deinit(&whole);
 	return ret;
+}
+
+/* Appends one record (header and value) to out. */
+static void
+rec_encode(buf_t *out, uint32_t uid, const unsigned char *value, size_t len)
+{
+	unsigned char head[CACHE_REC_HDR];
+
+	i_assert(len <= CACHE_VALUE_MAX);
+	put_u32(head, uid);
+	put_u32(head + 4, (uint32_t)len);
+	put_u32(head + 8, rec_crc(uid, value, (uint32_t)len));
+	buf_append(out, head, sizeof(head));
+	if (len > 0)
+		buf_append(out, value, len);
 }
 
 static void
 cache_add_pending(struct mailbox_cache *cache, uint32_t uid,
 		  const unsigned char *value, size_t len)
 {
-	unsigned char head[CACHE_REC_HDR];
-
-	put_u32(head, uid);
-	put_u32(head + 4, (uint32_t)len);
-	put_u32(head + 8, rec_crc(uid, value, (uint32_t)len));
-	buf_append(&cache->pending, head, sizeof(head));
 	if (cache->pending_count == cache->pending_cap) {
 		cache->pending_cap = cache->pending_cap == 0 ? 256 :
 			cache->pending_cap * 2;
@@ -393,67 +429,100 @@ cache_add_pending(struct mailbox_cache *cache, uint32_t uid,
 		cache->pending_sorted = false;
 	cache->pending_ents[cache->pending_count].uid = uid;
 	cache->pending_ents[cache->pending_count].len = (uint32_t)len;
-	cache->pending_ents[cache->pending_count].off = cache->pending.len;
+	cache->pending_ents[cache->pending_count].off = cache->pending.len +
+		CACHE_REC_HDR;
 	cache->pending_count++;
-	if (len > 0)
-		buf_append(&cache->pending, value, len);
+	rec_encode(&cache->pending, uid, value, len);
 }
 
-static bool
-write_all(int fd, const unsigned char *data, size_t len)
+/* write(2) of all of data; -1 with errno on failure. */
+static int
+write_all(int fd, const void *data, size_t len)
 {
+	const unsigned char *p = data;
+
 	while (len > 0) {
-		ssize_t n = write(fd, data, len);
+		ssize_t n = write(fd, p, len);
 
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return false;
-		data += n;
+		if (n == -1)
+			return -1;
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += n;
 		len -= (size_t)n;
 	}
-	return true;
+	return 0;
 }
 
-/* Writes a new file: header, the mapped records of messages still in
-   the mailbox (once each), the pending ones. */
 static void
-cache_rewrite(struct mailbox *box, struct mailbox_cache *cache)
+hdr_encode(buf_t *out, uint32_t uidvalidity)
 {
-	const struct store_msg *msgs = store_mailbox_msgs(box);
-	unsigned int i, count = store_mailbox_count(box), j = 0;
 	unsigned char head[CACHE_HDR_SIZE];
-	buf_t out = BUF_INIT;
-	char *tmp;
-	int fd;
 
 	memset(head, 0, sizeof(head));
 	put_u32(head, CACHE_MAGIC);
 	put_u32(head + 4, CACHE_VERSION);
-	put_u32(head + 8, box->view_uidvalidity);
-	buf_append(&out, head, sizeof(head));
-	/* msgs and ents both ascend by UID */
-	for (i = 0; i < count && j < cache->count; i++) {
-		while (j < cache->count && cache->ents[j].uid < msgs[i].uid)
-			j++;
-		if (j < cache->count && cache->ents[j].uid == msgs[i].uid) {
-			const struct cache_ent *e = &cache->ents[j];
+	put_u32(head + 8, uidvalidity);
+	buf_append(out, head, sizeof(head));
+}
 
+/* Replaces the file at path with data: temp file, rename, no fsync (a
+   cache). The temp name is unique per process and call, as threads of
+   one process may replace the same cache at once. Logs failures. */
+static void
+cache_replace(const char *path, const buf_t *data)
+{
+	static atomic_uint seq;
+	char *tmp;
+	int fd;
+
+	tmp = i_strdup_printf("%s.%ld.%u.tmp", path, (long)getpid(),
+			      atomic_fetch_add(&seq, 1));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1 || write_all(fd, data->data, data->len) == -1 ||
+	    close(fd) == -1 || (fd = -1, rename(tmp, path) == -1)) {
+		log_warn("%s: could not write the header cache", tmp);
+		if (fd != -1)
+			close(fd);
+		(void)unlink(tmp);
+	}
+	free(tmp);
+}
+
+/* Writes a new file: header, the mapped records of messages still in
+   the mailbox (once each) or newer than the view (a save wrote them
+   since), the pending ones. */
+static void
+cache_rewrite(struct mailbox *box, struct mailbox_cache *cache)
+{
+	const struct store_msg *msgs = store_mailbox_msgs(box);
+	unsigned int i = 0, count = store_mailbox_count(box), j;
+	uint32_t last = 0;
+	buf_t out = BUF_INIT;
+
+	hdr_encode(&out, box->view_uidvalidity);
+	/* msgs and ents both ascend by UID */
+	for (j = 0; j < cache->count; j++) {
+		const struct cache_ent *e = &cache->ents[j];
+
+		if (e->uid == last)
+			continue;
+		while (i < count && msgs[i].uid < e->uid)
+			i++;
+		if ((i < count && msgs[i].uid == e->uid) ||
+		    e->uid >= box->view_uidnext) {
 			buf_append(&out, cache->map + e->off - CACHE_REC_HDR,
 				   CACHE_REC_HDR + e->len);
-			j++;
+			last = e->uid;
 		}
 	}
 	if (cache->pending.len > 0)
 		buf_append(&out, cache->pending.data, cache->pending.len);
-	tmp = i_strdup_printf("%s.%ld.tmp", cache->path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1 || !write_all(fd, out.data, out.len) ||
-	    close(fd) == -1 || rename(tmp, cache->path) == -1) {
-		log_warn("%s: could not write the header cache", tmp);
-		(void)unlink(tmp);
-	}
-	free(tmp);
+	cache_replace(cache->path, &out);
 	buf_deinit(&out);
 }
 
@@ -463,26 +532,47 @@ mailbox_cache_path(const char *mailbox_path)
 	return i_strdup_printf("%s.cache", mailbox_path);
 }
 
-void
-mailbox_cache_flush(struct mailbox *box)
+/* Whether the file is still what was mapped (no one wrote since). */
+static bool
+cache_unchanged(const struct mailbox_cache *cache)
+{
+	struct stat st;
+
+	return stat(cache->path, &st) == 0 &&
+		(uint64_t)st.st_ino == cache->ino &&
+		(uint64_t)st.st_size == cache->seen_size;
+}
+
+/* Writes the pending records: appended to the file, or a rewrite when
+   it is damaged or stale. reload: map the result. */
+static void
+cache_flush(struct mailbox *box, bool reload)
 {
 	struct mailbox_cache *cache = box->cache;
 	unsigned int i;
-	bool appended = false;
+	bool appended = false, stale;
 	int fd;
 
-	if (cache == NULL || cache->pending_count == 0)
+	if (cache == NULL)
 		return;
-	/* expunged messages' records once they outnumber the live ones */
-	if (cache->count > 2 * store_mailbox_count(box) + 1024)
+	/* expunged messages' records once they outnumber the live ones;
+	   rewritten even with nothing pending, as saves fill the cache
+	   and readers may never miss */
+	stale = cache->map != NULL &&
+		cache->count > 2 * store_mailbox_count(box) + 1024;
+	if (cache->pending_count == 0 && !stale)
+		return;
+	/* a record cut short at the end: torn by a crash, unless someone
+	   wrote since (a write in progress when we mapped it) */
+	if (cache->tail_short && cache_unchanged(cache))
 		cache->rewrite = true;
-	if (cache->rewrite || cache->map == NULL) {
+	if (cache->rewrite || stale || cache->map == NULL) {
 		cache_rewrite(box, cache);
 	} else if ((fd = open(cache->path, O_WRONLY | O_APPEND |
 			      O_CLOEXEC)) != -1) {
 		/* one write: concurrent appenders do not interleave */
 		appended = write_all(fd, cache->pending.data,
-				     cache->pending.len);
+				     cache->pending.len) == 0;
 		if (!appended)
 			log_warn("%s: write", cache->path);
 		close(fd);
@@ -501,8 +591,14 @@ mailbox_cache_flush(struct mailbox *box)
 	}
 	buf_reset(&cache->pending);
 	cache->pending_count = 0;
-	if (!appended)
-		cache_load(cache, box->view_uidvalidity);
+	if (!appended && reload)
+		cache_load(box, cache);
+}
+
+void
+mailbox_cache_flush(struct mailbox *box)
+{
+	cache_flush(box, true);
 }
 
 void
@@ -512,7 +608,7 @@ mailbox_cache_free(struct mailbox *box)
 
 	if (cache == NULL)
 		return;
-	mailbox_cache_flush(box);
+	cache_flush(box, false);
 	cache_unmap(cache);
 	buf_deinit(&cache->pending);
 	free(cache->pending_ents);
@@ -531,18 +627,24 @@ store_mailbox_msg_cached_header(struct mailbox *box,
 	if (cache == NULL) {
 		cache = box->cache = i_malloc(sizeof(*cache));
 		cache->path = mailbox_cache_path(box->path);
-		cache_load(cache, box->view_uidvalidity);
+		cache_load(box, cache);
 	}
 	if (cache_lookup(cache, msg->uid, out))
 		return 0;
-	if ((msg->uid >= cache->flushed_min && msg->uid <= cache->flushed_max) ||
-	    cache_changed(cache)) {
-		/* we wrote it earlier, or another session may have */
-		mailbox_cache_flush(box);
-		cache_load(cache, box->view_uidvalidity);
+	if ((msg->uid >= cache->flushed_min &&
+	     msg->uid <= cache->flushed_max) ||
+	    (msg->uid >= cache->map_uidnext && !cache_unchanged(cache))) {
+		/* we wrote it earlier, or the save of a message newer than
+		   the mapping did (or another session) */
+		cache_flush(box, false);
+		cache_load(box, cache);
 		if (cache_lookup(cache, msg->uid, out))
 			return 0;
 	}
+	/* the file was looked at since the view's messages were saved: a
+	   miss below this means no record (never saved with one, lost to
+	   a crash or a concurrent rewrite), so no stat per miss */
+	cache->map_uidnext = box->view_uidnext;
 	if (cache_fields_from_msg(box, msg, out) < 0)
 		return -1;
 	if (out->len - start <= CACHE_VALUE_MAX) {
@@ -554,4 +656,104 @@ store_mailbox_msg_cached_header(struct mailbox *box,
 			mailbox_cache_flush(box);
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* records of messages being saved                                      */
+/* ------------------------------------------------------------------ */
+
+void
+mailbox_cache_saved_add_value(struct cache_saved *saved, uint32_t uid,
+			      const unsigned char *value, size_t len)
+{
+	/* longer ones are not cached: read each time */
+	if (len > CACHE_VALUE_MAX)
+		return;
+	rec_encode(&saved->recs, uid, value, len);
+	saved->count++;
+}
+
+void
+mailbox_cache_saved_add(struct cache_saved *saved, uint32_t uid,
+			const unsigned char *data, size_t len,
+			const char *path)
+{
+	buf_t value = BUF_INIT;
+	int fd;
+
+	if (data != NULL || len == 0) {
+		fields_parse(data, -1, 0, len, &value);
+	} else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		fields_parse(NULL, fd, 0, len, &value);
+		close(fd);
+	} else {
+		/* no record: a reader computes it */
+		log_warn("%s: open", path);
+		return;
+	}
+	mailbox_cache_saved_add_value(saved, uid, value.data, value.len);
+	buf_deinit(&value);
+}
+
+bool
+mailbox_cache_peek(struct mailbox *box, uint32_t uid, buf_t *value)
+{
+	return box->cache != NULL && cache_lookup(box->cache, uid, value);
+}
+
+/* Whether fd's file starts with the header of a cache of uidvalidity. */
+static bool
+hdr_valid(int fd, uint32_t uidvalidity)
+{
+	unsigned char head[CACHE_HDR_SIZE];
+
+	return pread(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) &&
+		get_u32(head) == CACHE_MAGIC &&
+		get_u32(head + 4) == CACHE_VERSION &&
+		get_u32(head + 8) == uidvalidity;
+}
+
+void
+mailbox_cache_saved_write(struct mailbox *box, struct cache_saved *saved)
+{
+	buf_t whole = BUF_INIT;
+	char *path;
+	int fd;
+
+	i_assert(box->account->lock_exclusive);
+	if (saved->count == 0 || !box->hdr_valid)
+		goto out;
+	path = mailbox_cache_path(box->path);
+	fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+	if (fd != -1 && !hdr_valid(fd, box->hdr.uidvalidity)) {
+		/* damaged, or left by an older mailbox of this name */
+		close(fd);
+		fd = -1;
+		errno = ENOENT;
+	}
+	if (fd != -1) {
+		/* one write: readers and other appenders see the records
+		   whole or (a crash) a short tail they detect */
+		if (write_all(fd, saved->recs.data, saved->recs.len) == -1)
+			log_warn("%s: write", path);
+		close(fd);
+	} else if (errno == ENOENT) {
+		hdr_encode(&whole, box->hdr.uidvalidity);
+		buf_append(&whole, saved->recs.data, saved->recs.len);
+		cache_replace(path, &whole);
+		buf_deinit(&whole);
+	} else {
+		log_warn("%s: open", path);
+	}
+	free(path);
+out:
+	buf_reset(&saved->recs);
+	saved->count = 0;
+}
+
+void
+mailbox_cache_saved_deinit(struct cache_saved *saved)
+{
+	buf_deinit(&saved->recs);
+	saved->count = 0;
 }

@@ -475,6 +475,35 @@ void mailbox_free(struct mailbox **box);
 /* mailbox-cache.c: writes the header cache's pending records; frees it
    (after a flush). */
 void mailbox_cache_flush(struct mailbox *box);
+
+/*
+ * Header cache records of messages a save writes, so that no reader has
+ * to open them later: collected while the save runs, written by
+ * mailbox_cache_saved_write once the messages are committed (never
+ * before: a failed save may hand its UIDs out again).
+ */
+struct cache_saved {
+	buf_t recs;             /* encoded records, in UID order */
+	unsigned int count;
+};
+/* uid's record, from the message's bytes data/len, or (data NULL, a
+   hard-linked copy) from the first len bytes of the file at path. No
+   record when its fields are too long or the file cannot be read. */
+void mailbox_cache_saved_add(struct cache_saved *saved, uint32_t uid,
+			     const unsigned char *data, size_t len,
+			     const char *path);
+/* uid's record with a value taken from another mailbox's cache. */
+void mailbox_cache_saved_add_value(struct cache_saved *saved, uint32_t uid,
+				   const unsigned char *value, size_t len);
+/* Appends uid's value to value from box's header cache when that is
+   loaded and has it (no I/O); false otherwise. */
+bool mailbox_cache_peek(struct mailbox *box, uint32_t uid, buf_t *value);
+/* Exclusive lock held, messages committed: appends the records to box's
+   cache file in one write (creating the file, or replacing one of
+   another UIDVALIDITY or with a bad header), without fsync. Failures
+   are logged only. Empties saved. */
+void mailbox_cache_saved_write(struct mailbox *box, struct cache_saved *saved);
+void mailbox_cache_saved_deinit(struct cache_saved *saved);
 /* Where the header cache of the mailbox at mailbox_path lives. */
 char *mailbox_cache_path(const char *mailbox_path);
 void mailbox_cache_free(struct mailbox *box);

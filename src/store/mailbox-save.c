@@ -5,10 +5,11 @@
  *   exclusive lock -> index marked "appending" -> files written and
  *   synced (mbox: one write per message + one fdatasync; mdir: temp
  *   file, fsync, rename, one directory fsync per batch) -> index records
- *   and header -> unlock,
+ *   and header -> header cache records (one write, not synced) -> unlock,
  * so a crash leaves either the old state or complete new messages, which
- * the next refresh finds by parsing the tail. Part of the store (see
- * mailbox-private.h).
+ * the next refresh finds by parsing the tail (their cache records are
+ * then missing or torn, and readers compute them). Part of the store
+ * (see mailbox-private.h).
  */
 #include "mailbox-private.h"
 #include "store-quota-private.h"
@@ -35,6 +36,8 @@ struct append_ctx {
 	unsigned int count, cap;
 	uint32_t next_uid;
 	uint64_t modseq;
+	/* header cache records of what was written */
+	struct cache_saved cache;
 };
 
 /* Converts the public arguments; keywords are created in box's table
@@ -121,9 +124,12 @@ append_begin(struct append_ctx *ctx, struct mailbox *box)
 	return mailbox_index_mark(box, INDEX_APPENDING);
 }
 
-/* Writes msgs (durably) with the next UIDs. */
+/* Writes msgs (durably) with the next UIDs and collects their header
+   cache records: vals[i] when known[i] (a copy's source had it), else
+   computed from the message. */
 static int
-append_chunk(struct append_ctx *ctx, struct fmt_msg *msgs, unsigned int n)
+append_chunk(struct append_ctx *ctx, struct fmt_msg *msgs, unsigned int n,
+	     const buf_t *vals, const bool *known)
 {
 	struct mailbox *box = ctx->box;
 	struct mail_rec *recs;
@@ -153,6 +159,16 @@ append_chunk(struct append_ctx *ctx, struct fmt_msg *msgs, unsigned int n)
 	}
 	ctx->next_uid += n;
 	ctx->count += n;
+	for (i = 0; i < n; i++) {
+		if (known != NULL && known[i]) {
+			mailbox_cache_saved_add_value(&ctx->cache, msgs[i].uid,
+						      vals[i].data, vals[i].len);
+		} else {
+			mailbox_cache_saved_add(&ctx->cache, msgs[i].uid,
+						msgs[i].data, msgs[i].len,
+						msgs[i].link_path);
+		}
+	}
 	return 0;
 }
 
@@ -213,6 +229,7 @@ append_end(struct append_ctx *ctx)
 		close(ctx->mbox_fd);
 	free(ctx->recs);
 	ctx->recs = NULL;
+	mailbox_cache_saved_deinit(&ctx->cache);
 }
 
 int
@@ -227,11 +244,13 @@ mailbox_append_locked(struct mailbox *box, const struct fmt_msg *msgs,
 	memcpy(copy, msgs, count * sizeof(*copy));
 	ret = append_begin(&ctx, box);
 	if (ret == 0)
-		ret = append_chunk(&ctx, copy, count);
-	if (ret == 0)
+		ret = append_chunk(&ctx, copy, count, NULL, NULL);
+	if (ret == 0) {
 		append_commit(&ctx, uids_r);
-	else
+		mailbox_cache_saved_write(box, &ctx.cache);
+	} else {
 		append_rollback(&ctx);
+	}
 	append_end(&ctx);
 	free(copy);
 	return ret;
@@ -320,6 +339,9 @@ struct copy_chunk {
 	buf_t bufs[COPY_CHUNK_MSGS];
 	char *strs[COPY_CHUNK_MSGS];
 	unsigned int pos[COPY_CHUNK_MSGS];     /* index into uids[] */
+	/* the source's header cache values, where it had them loaded */
+	buf_t vals[COPY_CHUNK_MSGS];
+	bool known[COPY_CHUNK_MSGS];
 	unsigned int n;
 	size_t bytes;
 };
@@ -331,6 +353,7 @@ chunk_reset(struct copy_chunk *chunk)
 
 	for (i = 0; i < chunk->n; i++) {
 		buf_deinit(&chunk->bufs[i]);
+		buf_deinit(&chunk->vals[i]);
 		i_free(chunk->strs[i]);
 	}
 	chunk->n = 0;
@@ -405,6 +428,9 @@ chunk_add(struct copy_chunk *chunk, struct mailbox *src, int src_fd,
 		f->return_path = chunk->strs[chunk->n];
 		chunk->bytes += buf->len;
 	}
+	buf_init(&chunk->vals[chunk->n]);
+	chunk->known[chunk->n] = mailbox_cache_peek(src, rec->uid,
+						    &chunk->vals[chunk->n]);
 	chunk->n++;
 	return 0;
 }
@@ -416,17 +442,21 @@ chunk_flush(struct copy_chunk *chunk, struct append_ctx *ctx,
 	unsigned int i, first = ctx->count;
 	int ret;
 
-	ret = append_chunk(ctx, chunk->msgs, chunk->n);
+	ret = append_chunk(ctx, chunk->msgs, chunk->n, chunk->vals,
+			   chunk->known);
 	for (i = 0; ret == 0 && i < chunk->n; i++)
 		dest_uids_r[chunk->pos[i]] = ctx->recs[first + i].uid;
 	chunk_reset(chunk);
 	return ret;
 }
 
-/* Both locked exclusively; src->recs loaded. Missing UIDs get 0. */
+/* Both locked exclusively; src->recs loaded. Missing UIDs get 0. The
+   copies' header cache records go to *cache_r, for the caller to write
+   once nothing can fail any more. */
 static int
 copy_locked(struct mailbox *src, const uint32_t *uids, unsigned int count,
-	    struct mailbox *dest, uint32_t *dest_uids_r)
+	    struct mailbox *dest, uint32_t *dest_uids_r,
+	    struct cache_saved *cache_r)
 {
 	struct copy_chunk *chunk = i_malloc(sizeof(*chunk));
 	struct append_ctx ctx;
@@ -454,6 +484,8 @@ copy_locked(struct mailbox *src, const uint32_t *uids, unsigned int count,
 	chunk_reset(chunk);
 	if (ret == 0) {
 		append_commit(&ctx, NULL);
+		*cache_r = ctx.cache;
+		memset(&ctx.cache, 0, sizeof(ctx.cache));
 	} else {
 		append_rollback(&ctx);
 		memset(dest_uids_r, 0, count * sizeof(*dest_uids_r));
@@ -581,6 +613,7 @@ static int
 copy_or_move(struct mailbox *box, const uint32_t *uids, unsigned int count,
 	     struct mailbox *dest, uint32_t *dest_uids_r, bool move)
 {
+	struct cache_saved cache;
 	struct account *saved;
 	int ret;
 
@@ -588,10 +621,11 @@ copy_or_move(struct mailbox *box, const uint32_t *uids, unsigned int count,
 		return 0;
 	if (copy_lock(box, dest, &saved) < 0)
 		return -1;
+	memset(&cache, 0, sizeof(cache));
 	mailbox_keywords_begin(dest);
 	ret = copy_quota_check(box, uids, count, dest, move);
 	if (ret == 0)
-		ret = copy_locked(box, uids, count, dest, dest_uids_r);
+		ret = copy_locked(box, uids, count, dest, dest_uids_r, &cache);
 	if (ret == 0 && move &&
 	    move_expunge(box, uids, count, dest_uids_r) < 0) {
 		move_undo(dest, dest_uids_r, count);
@@ -599,6 +633,10 @@ copy_or_move(struct mailbox *box, const uint32_t *uids, unsigned int count,
 		ret = -1;
 	}
 	mailbox_keywords_end(dest, ret < 0);
+	/* a failed move took its copies back: no records for them */
+	if (ret == 0)
+		mailbox_cache_saved_write(dest, &cache);
+	mailbox_cache_saved_deinit(&cache);
 	copy_unlock(box, dest, saved);
 	return ret;
 }

@@ -2,8 +2,9 @@
 """FETCH ENVELOPE alone is answered from the store's header cache
 (NAME.mbox.cache, src/store/mailbox-cache.c) without reading the
 message; with a body item it comes from the parsed message. Both must
-give the same ENVELOPE for every message of the MIME corpus, from a
-fresh cache, a filled one, and a damaged one, in both formats."""
+give the same ENVELOPE for every message of the MIME corpus, from the
+records APPEND wrote, from a cache filled by reading, and from a
+damaged one, in both formats."""
 import os
 import re
 import sys
@@ -66,12 +67,20 @@ def test_envelope_from_cache_matches_parse(imap, base, acct, cache):
         stored += 1
     assert c.cmd("S", "SELECT INBOX")[-1].startswith("S OK")
     path = os.path.join(base, "Accounts", cache)
-    assert not os.path.exists(path)
+    # APPEND wrote every message's record: nothing is read below
+    size = os.path.getsize(path)
+    assert size > 16
     parsed = envelopes(c, "P", True)
     assert len(parsed) == stored > 50
-    fresh = envelopes(c, "F", False)     # fills the cache
+    fresh = envelopes(c, "F", False)     # from the records APPEND wrote
     assert fresh == parsed
-    c.cmd("U", "UNSELECT")               # writes the rest of it
+    c.cmd("U", "UNSELECT")
+    assert os.path.getsize(path) == size
+    # a cache filled by reading gives the same
+    os.unlink(path)
+    c.cmd("S1", "SELECT INBOX")
+    assert envelopes(c, "R", False) == parsed
+    c.cmd("U1", "UNSELECT")              # writes what it read
     assert os.path.getsize(path) > 16
     c.cmd("S2", "SELECT INBOX")
     assert envelopes(c, "C", False) == parsed   # read from the cache

@@ -330,6 +330,45 @@ store_test_fault_sweep(struct store_test *t, const char *kind,
 	return store_test_fault_sweep_settled(t, kind, op, NULL, context);
 }
 
+/* The mailbox tests' fixture: a store with the multi-mailbox account
+   "joe" holding the mailbox "Box" of format. */
+struct store_box_test {
+	struct store_test st;
+	struct account *account;
+	enum mailbox_format format;
+};
+
+static inline int
+store_box_test_setup(void **state, enum mailbox_format format)
+{
+	struct store_box_test *t = calloc(1, sizeof(*t));
+	void *st;
+
+	if (store_test_setup(&st) < 0)
+		return -1;
+	t->st = *(struct store_test *)st;
+	free(st);
+	t->format = format;
+	t->account = store_test_new_account(&t->st, "joe", ACCOUNT_TYPE_MULTI);
+	assert_int_equal(store_mailbox_create(t->account, "Box", format, NULL),
+			 0);
+	*state = t;
+	return 0;
+}
+
+static inline int
+store_box_test_teardown(void **state)
+{
+	struct store_box_test *t = *state;
+	struct store_test *st = malloc(sizeof(*st));
+	void *p = st;
+
+	store_account_close(&t->account);
+	*st = t->st;
+	free(t);
+	return store_test_teardown(&p);
+}
+
 static inline void
 store_test_assert_error(enum store_error expected)
 {
