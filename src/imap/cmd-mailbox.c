@@ -155,10 +155,18 @@ static void
 subscribe_run(struct imap_conn *conn)
 {
 	struct mailbox_cmd *ctx = conn->job_ctx;
-	int ret = strcasecmp(conn->cmd.name, "SUBSCRIBE") == 0 ?
+	bool subscribe = strcasecmp(conn->cmd.name, "SUBSCRIBE") == 0;
+	const char *text;
+	int ret = subscribe ?
 		store_subscription_add(conn->account, ctx->name) :
 		store_subscription_remove(conn->account, ctx->name);
 
+	/* RFC 9051 §6.3.8: UNSUBSCRIBE of a name not subscribed is OK */
+	if (ret < 0 && !subscribe &&
+	    store_error(&text) == STORE_ERROR_NOT_FOUND) {
+		store_clear_error();
+		ret = 0;
+	}
 	if (ret < 0)
 		imap_job_store_error(conn, conn->cmd.name);
 	else

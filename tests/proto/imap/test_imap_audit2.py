@@ -360,3 +360,24 @@ def test_fetch_flags_is_not_older_than_the_command(imap, dovecot):
         a.close()
         b.close()
     assert got[0] == got[1] == [["\\Flagged"], ["\\Flagged"]]
+
+
+# ---- subscriptions ----
+
+def test_unsubscribe_of_a_name_not_subscribed_is_ok(imap, dovecot):
+    """RFC 9051 §6.3.8: UNSUBSCRIBE "returns a tagged OK response if
+    the unsubscription is successful or if the mailbox is not
+    subscribed." Commune answered NO [NONEXISTENT], which a client
+    cleaning up its subscriptions shows as an error. Dovecot says
+    OK."""
+    got = []
+    for c in (commune(imap), oracle(dovecot)):
+        ok(c, "c", "CREATE Unsub")
+        got.append([c.cmd("u1", "UNSUBSCRIBE Unsub")[-1].split()[:2],
+                    c.cmd("u2", "UNSUBSCRIBE NoSuchName")[-1].split()[:2]])
+        ok(c, "s", "SUBSCRIBE Unsub")
+        ok(c, "u3", "UNSUBSCRIBE Unsub")
+        got.append(ok(c, "l", 'LSUB "" "Unsub"'))
+        c.close()
+    assert got[0] == got[2] == [["u1", "OK"], ["u2", "OK"]]
+    assert got[1] == got[3] == []
