@@ -68,7 +68,7 @@ struct mailbox_cache {
 	size_t map_size;
 	uint64_t ino;
 	struct cache_ent *ents;         /* of the mapping, by UID */
-	unsigned int count;
+	unsigned int count, ent_cap;
 	/* the file needs rewriting: damaged, foreign or stale */
 	bool rewrite;
 	/* the mapping ends inside a record: torn, or a write in progress */
@@ -138,22 +138,28 @@ cache_unmap(struct mailbox_cache *cache)
 	cache->map_size = 0;
 	free(cache->ents);
 	cache->ents = NULL;
-	cache->count = 0;
+	cache->count = cache->ent_cap = 0;
 }
 
-/* Reads the records of a mapped file; a bad one ends the list and asks
-   for a rewrite. */
+/* Reads the records of a mapped file from offset start (0: the
+   header first) into ents; a bad one ends the list and asks for a
+   rewrite. */
 static void
-cache_parse(struct mailbox_cache *cache, uint32_t uidvalidity)
+cache_parse(struct mailbox_cache *cache, uint32_t uidvalidity, size_t start)
 {
 	const unsigned char *p = cache->map;
-	size_t pos = CACHE_HDR_SIZE, cap = 0;
+	size_t pos = start;
+	bool sorted = true;
 
-	if (cache->map_size < CACHE_HDR_SIZE || get_u32(p) != CACHE_MAGIC ||
-	    get_u32(p + 4) != CACHE_VERSION ||
-	    get_u32(p + 8) != uidvalidity) {
-		cache->rewrite = true;
-		return;
+	if (start == 0) {
+		if (cache->map_size < CACHE_HDR_SIZE ||
+		    get_u32(p) != CACHE_MAGIC ||
+		    get_u32(p + 4) != CACHE_VERSION ||
+		    get_u32(p + 8) != uidvalidity) {
+			cache->rewrite = true;
+			return;
+		}
+		pos = CACHE_HDR_SIZE;
 	}
 	while (pos < cache->map_size) {
 		uint32_t uid, len;
@@ -175,11 +181,14 @@ cache_parse(struct mailbox_cache *cache, uint32_t uidvalidity)
 			cache->rewrite = true;
 			break;
 		}
-		if (cache->count == cap) {
-			cap = cap == 0 ? 256 : cap * 2;
-			cache->ents = i_realloc(cache->ents,
-						cap * sizeof(*cache->ents));
+		if (cache->count == cache->ent_cap) {
+			cache->ent_cap = cache->ent_cap == 0 ? 256 :
+				cache->ent_cap * 2;
+			cache->ents = i_realloc(cache->ents, cache->ent_cap *
+						sizeof(*cache->ents));
 		}
+		if (cache->count > 0 && cache->ents[cache->count - 1].uid > uid)
+			sorted = false;
 		cache->ents[cache->count].uid = uid;
 		cache->ents[cache->count].len = len;
 		cache->ents[cache->count].off = pos + CACHE_REC_HDR;
@@ -187,7 +196,7 @@ cache_parse(struct mailbox_cache *cache, uint32_t uidvalidity)
 		pos += CACHE_REC_HDR + len;
 	}
 	/* appended mostly in UID order; sorting makes lookups bsearch */
-	if (cache->count > 1)
+	if (!sorted)
 		qsort(cache->ents, cache->count, sizeof(*cache->ents),
 		      ent_cmp);
 }
@@ -203,7 +212,7 @@ mailbox_cache_parse_buf(const unsigned char *data, size_t size,
 	memset(&cache, 0, sizeof(cache));
 	cache.map = data;
 	cache.map_size = size;
-	cache_parse(&cache, uidvalidity);
+	cache_parse(&cache, uidvalidity, 0);
 	for (i = 0; i < cache.count; i++) {
 		const struct cache_ent *e = &cache.ents[i];
 
@@ -259,7 +268,46 @@ cache_load(struct mailbox *box, struct mailbox_cache *cache)
 	cache->map_size = (size_t)st.st_size;
 	cache->seen_size = (uint64_t)st.st_size;
 	cache->ino = (uint64_t)st.st_ino;
-	cache_parse(cache, uidvalidity);
+	cache_parse(cache, uidvalidity, 0);
+}
+
+/* The file only grew since it was mapped (same inode, the mapping ended
+   after a whole record): maps it again and checks only the records
+   added, so a session of a big mailbox pays for the new messages, not
+   for the whole file, whenever mail arrives. false when it takes a full
+   load. */
+static bool
+cache_load_more(struct mailbox *box, struct mailbox_cache *cache)
+{
+	size_t old_size = cache->map_size;
+	struct stat st;
+	void *map;
+	int fd;
+
+	if (cache->map == NULL || cache->rewrite || cache->tail_short)
+		return false;
+	fd = open(cache->path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return false;
+	if (fstat(fd, &st) == -1 || (uint64_t)st.st_ino != cache->ino ||
+	    (uint64_t)st.st_size < old_size ||
+	    (uint64_t)st.st_size > CACHE_FILE_MAX) {
+		close(fd);
+		return false;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return false;
+	munmap((void *)cache->map, cache->map_size);
+	cache->map = map;
+	cache->map_size = (size_t)st.st_size;
+	cache->seen_size = (uint64_t)st.st_size;
+	/* our own appends are in the file, so now in ents */
+	cache->flushed_min = cache->flushed_max = 0;
+	cache->map_uidnext = box->view_uidnext;
+	cache_parse(cache, box->view_uidvalidity, old_size);
+	return true;
 }
 
 static const struct cache_ent *
@@ -637,7 +685,8 @@ store_mailbox_msg_cached_header(struct mailbox *box,
 		/* we wrote it earlier, or the save of a message newer than
 		   the mapping did (or another session) */
 		cache_flush(box, false);
-		cache_load(box, cache);
+		if (!cache_load_more(box, cache))
+			cache_load(box, cache);
 		if (cache_lookup(cache, msg->uid, out))
 			return 0;
 	}
