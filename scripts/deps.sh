@@ -8,7 +8,7 @@ set -e
 BUILD_PKGS="gcc make meson ninja-build pkg-config libevent-dev libssl-dev
 zlib1g-dev libcrypt-dev libexpat1-dev libsqlite3-dev libcmocka-dev openssl
 libunistring-dev libidn-dev"
-TEST_PKGS="python3 python3-pytest curl isync fetchmail procps
+TEST_PKGS="python3 python3-pytest curl isync fetchmail offlineimap3 procps
 dovecot-core dovecot-imapd"
 BENCH_PKGS="dovecot-core dovecot-lmtpd dovecot-imapd dovecot-pop3d valgrind strace python3"
 FUZZ_PKGS="clang-14 libclang-rt-14-dev libfuzzer-14-dev"
