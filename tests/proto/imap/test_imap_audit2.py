@@ -284,6 +284,23 @@ def _flags(lines, seq):
     return None
 
 
+def flagged_elsewhere(imap, dovecot, box, params=""):
+    """For Commune, then Dovecot: sessions a and b on a new mailbox of
+    three messages, after b flagged message 2 silently. Yields (a, b,
+    a's SELECT replies) and closes both."""
+    for a, b in ((commune(imap), commune(imap)),
+                 (oracle(dovecot), oracle(dovecot))):
+        ok(a, "c", f"CREATE {box}")
+        for i in range(3):
+            append(a, box, message(f"{box}{i}"))
+        lines = ok(a, "s", f"SELECT {box}{params}")
+        ok(b, "s", f"SELECT {box}")
+        ok(b, "f", "STORE 2 +FLAGS.SILENT (\\Flagged)")
+        yield a, b, lines
+        a.close()
+        b.close()
+
+
 def test_unchangedsince_failure_reports_the_other_change(imap, dovecot):
     """RFC 7162 §3.1.3, RFC 3501 §6.4.6: a STORE (UNCHANGEDSINCE) that
     fails for a message another session changed leaves it alone, but
@@ -291,23 +308,15 @@ def test_unchangedsince_failure_reports_the_other_change(imap, dovecot):
     Dovecot sends). Commune kept every message of the STORE out of
     its sync, so the failed one's new flags were never reported."""
     got = []
-    for a, b in ((commune(imap), commune(imap)),
-                 (oracle(dovecot), oracle(dovecot))):
-        ok(a, "c", "CREATE Cond")
-        for i in range(3):
-            append(a, "Cond", message(f"c{i}"))
-        lines = ok(a, "s", "SELECT Cond (CONDSTORE)")
+    for a, b, lines in flagged_elsewhere(imap, dovecot, "Cond",
+                                         " (CONDSTORE)"):
         modseq = re.search(r"HIGHESTMODSEQ (\d+)", " ".join(lines))
-        ok(b, "s", "SELECT Cond")
-        ok(b, "f", "STORE 2 +FLAGS.SILENT (\\Flagged)")
         lines = a.cmd("u", f"STORE 1:3 (UNCHANGEDSINCE {modseq.group(1)}) "
                       "+FLAGS (\\Seen)")
         assert re.match(r"u OK \[MODIFIED 2\] ", lines[-1]), lines
         got.append([_flags(lines, n) for n in (1, 2, 3)])
         # nothing is left over for the next sync
         assert [l for l in a.cmd("n", "NOOP") if "FETCH" in l] == []
-        a.close()
-        b.close()
     assert got[0] == got[1] == [["\\Seen"], ["\\Flagged"], ["\\Seen"]]
 
 
@@ -319,14 +328,7 @@ def test_silent_store_still_reports_changes_made_elsewhere(imap, dovecot):
     so two clients storing silently (mbsync does) never heard of each
     other's flags on those messages. Dovecot reports them."""
     got = []
-    for a, b in ((commune(imap), commune(imap)),
-                 (oracle(dovecot), oracle(dovecot))):
-        ok(a, "c", "CREATE Silent")
-        for i in range(3):
-            append(a, "Silent", message(f"s{i}"))
-        ok(a, "s", "SELECT Silent")
-        ok(b, "s", "SELECT Silent")
-        ok(b, "f", "STORE 2 +FLAGS.SILENT (\\Flagged)")
+    for a, b, _ in flagged_elsewhere(imap, dovecot, "Silent"):
         lines = ok(a, "u", "STORE 1:3 +FLAGS.SILENT (\\Seen)")
         # what a client knows of message 2: the reported flags, then
         # its own silent change on top
@@ -334,8 +336,6 @@ def test_silent_store_still_reports_changes_made_elsewhere(imap, dovecot):
         lines = ok(b, "n", "NOOP")
         known_b = set(_flags(lines, 2) or ())
         got.append((sorted(known), sorted(known_b)))
-        a.close()
-        b.close()
     assert got[0] == got[1] == ([r"\Flagged", r"\Seen"],
                                 [r"\Flagged", r"\Seen"])
 
@@ -347,18 +347,9 @@ def test_fetch_flags_is_not_older_than_the_command(imap, dovecot):
     after it, so a client taking the answer (imaplib's first item)
     had stale flags. Dovecot syncs first: both answers are current."""
     got = []
-    for a, b in ((commune(imap), commune(imap)),
-                 (oracle(dovecot), oracle(dovecot))):
-        ok(a, "c", "CREATE Fresh")
-        for i in range(2):
-            append(a, "Fresh", message(f"f{i}"))
-        ok(a, "s", "SELECT Fresh")
-        ok(b, "s", "SELECT Fresh")
-        ok(b, "f", "STORE 2 +FLAGS.SILENT (\\Flagged)")
+    for a, _, _ in flagged_elsewhere(imap, dovecot, "Fresh"):
         lines = ok(a, "g", "FETCH 2 (FLAGS)")
         got.append([_flags([l], 2) for l in lines])
-        a.close()
-        b.close()
     assert got[0] == got[1] == [["\\Flagged"], ["\\Flagged"]]
 
 
