@@ -41,6 +41,16 @@ def show(commune, box, uid):
     return p.stdout
 
 
+def bulky(seed, kib):
+    """A body of about kib KiB of lines that deflate cannot shrink much,
+    with some UTF-8 in it."""
+    lines, h = [], seed.encode()
+    while len(lines) * 78 < kib * 1024:
+        h = hashlib.sha256(h).digest()
+        lines.append(base64.b64encode(h * 2).decode()[:70] + " ünï")
+    return "\r\n".join(lines) + "\r\n"
+
+
 # ---- fetchmail ----
 
 class Fetchmail:
@@ -83,6 +93,8 @@ class Fetchmail:
             (self.out / name).unlink()
         # 0: mail was delivered; 1: there was none.
         assert p.returncode == (0 if got else 1), self.log
+        # fetchmail compares each message with its RFC822.SIZE.
+        assert "not the expected length" not in self.log, self.log
         return got
 
 
@@ -151,6 +163,24 @@ def test_fetchmail_imap_nokeep_deletes(imap, accounts, tmp_path, expunge):
 
 @pytest.mark.skipif(shutil.which("fetchmail") is None,
                     reason="fetchmail not installed")
+def test_fetchmail_imap_size_limit(imap, accounts, tmp_path):
+    small = message("sz0", "abc\r\n")
+    msgs = [small, message("sz1", "abcd\r\n"),
+            message("sz2", bulky("sz2", 64))]
+    for m in msgs:
+        deliver(accounts, "alice", m)
+    fm = Fetchmail(tmp_path, imap.ports["imap"], "nokeep sslproto ''")
+    # fetchmail skips what RFC822.SIZE says is over the limit: one
+    # octet more is too much, so the size must be exact.
+    assert fm.run(f"limit {len(small)}") == [lf(small)]
+    assert fm.log.count("(oversized)") == 2, fm.log
+    assert rows(accounts, "INBOX") == [(2, "()", "sz1"), (3, "()", "sz2")]
+    assert fm.run("") == [lf(m) for m in msgs[1:]]
+    assert rows(accounts, "INBOX") == []
+
+
+@pytest.mark.skipif(shutil.which("fetchmail") is None,
+                    reason="fetchmail not installed")
 @pytest.mark.parametrize("listener,ssl", [("imap", ""), ("imaps", "ssl")],
                          ids=["starttls", "imaps"])
 def test_fetchmail_imap_tls(tls_imap, accounts, certificate, tmp_path,
@@ -172,8 +202,10 @@ def test_fetchmail_imap_tls(tls_imap, accounts, certificate, tmp_path,
 
 # ---- offlineimap3 ----
 
+# $Label1 is the rcfile's customflag_a (offlineimap takes keywords from
+# the server to the Maildir, not back).
 MAILDIR_FLAGS = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R",
-                 "\\Seen": "S", "\\Deleted": "T"}
+                 "\\Seen": "S", "\\Deleted": "T", "$Label1": "a"}
 
 
 def server_state(commune):
@@ -243,16 +275,6 @@ def offlineimap(rc, debug):
     return plain
 
 
-def bulky(seed, kib):
-    """A body of about kib KiB of lines that deflate cannot shrink much,
-    with some UTF-8 in it."""
-    lines, h = [], seed.encode()
-    while len(lines) * 78 < kib * 1024:
-        h = hashlib.sha256(h).digest()
-        lines.append(base64.b64encode(h * 2).decode()[:70] + " ünï")
-    return "\r\n".join(lines) + "\r\n"
-
-
 def find(paths, subject):
     want = f"Subject: {subject}\n".encode()
     hits = [p for p in paths if want in pathlib.Path(p).read_bytes()]
@@ -274,7 +296,9 @@ sslcacertfile = {certificate / 'server.crt'}
 usecompression = yes"""
     else:
         srv = serve(["imap"], "--allow-plaintext-auth")
-        remote = "remotehost = 127.0.0.1\nstarttls = no"
+        # Folders sync in parallel threads, on up to three connections
+        # (offlineimap's debug log, used with TLS, forces one thread).
+        remote = "remotehost = 127.0.0.1\nstarttls = no\nmaxconnections = 3"
     uni = "Ünïcode Ω"
     for box in ("Work/Projects", uni):
         accounts.ok("mailbox", "create", "alice", box)
@@ -284,7 +308,7 @@ usecompression = yes"""
     deliver(accounts, "alice", message("in2", bulky("in2", 600)),
             "--flags", "\\Answered \\Seen")
     deliver(accounts, "alice", message("wp0", "nested\r\n"), "--mailbox",
-            "Work/Projects", "--flags", "\\Flagged")
+            "Work/Projects", "--flags", "\\Flagged $Label1")
     deliver(accounts, "alice", message("wp1", "nested 2\r\n"), "--mailbox",
             "Work/Projects")
     deliver(accounts, "alice", message("u0", "ünï\r\n"), "--mailbox", uni)
@@ -309,6 +333,7 @@ utf8foldernames = yes
 type = Maildir
 localfolders = {mail}
 sep = /
+customflag_a = $Label1
 
 [Repository remote]
 type = IMAP
@@ -317,12 +342,11 @@ remoteport = {srv.ports['imap']}
 remoteuser = alice
 remotepass = {PW}
 ssl = no
-maxconnections = 1
 """)
     offlineimap(rc, tls)
     first = {
         "INBOX": [("in0", ""), ("in1", "S"), ("in2", "RS")],
-        "Work/Projects": [("wp0", "F"), ("wp1", "")],
+        "Work/Projects": [("wp0", "Fa"), ("wp1", "")],
         uni: [("u0", ""), ("u1", "D")],
     }
     assert summary(local_state(mail)) == first
@@ -341,7 +365,7 @@ maxconnections = 1
         lf(message("u2 local", bulky("u2", 300))))
     # offlineimap CREATEs each level of a new nested folder, so the
     # parent must be a Maildir too (else it finds no local "Archiv").
-    new = mail / "Archiv" / "Größe"
+    new = mail / "Archiv" / "Q&A Größe"
     for s in ("cur", "new", "tmp"):
         (new / s).mkdir(parents=True)
         (mail / "Archiv" / s).mkdir()
@@ -354,18 +378,18 @@ maxconnections = 1
     accounts.ok("message", "flag", "alice", uni, "1", "+\\Seen")
     accounts.ok("message", "flag", "alice", uni, "2", "+\\Deleted")
     accounts.ok("message", "expunge", "alice", uni)
-    accounts.ok("mailbox", "create", "alice", "Server Side")
+    accounts.ok("mailbox", "create", "alice", "R&D Ω")
     deliver(accounts, "alice", message("ss0", "made remotely\r\n"),
-            "--mailbox", "Server Side")
+            "--mailbox", "R&D Ω")
 
     offlineimap(rc, tls)
     second = {
         "INBOX": [("in0", "FS"), ("in1", "S"), ("in2", "R"), ("in3", "")],
-        "Work/Projects": [("wp0", "R")],
+        "Work/Projects": [("wp0", "Ra")],
         uni: [("u0", "S"), ("u2 local", "S")],
         "Archiv": [],
-        "Archiv/Größe": [("ar0", "")],
-        "Server Side": [("ss0", "")],
+        "Archiv/Q&A Größe": [("ar0", "")],
+        "R&D Ω": [("ss0", "")],
     }
     local = local_state(mail)
     assert summary(local) == second
