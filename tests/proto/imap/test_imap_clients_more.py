@@ -4,13 +4,16 @@
 - fetchmail over IMAP (plain, STARTTLS, imaps with the test certificate
   verified): keep and nokeep (each fetched message flagged \\Seen
   \\Deleted and expunged, after every message or once at the end),
-  fetchall against only-new, and newness across runs. fetchmail's IMAP
-  driver decides "new" by the server's \\Seen flag, not by UIDs (its
-  manual page, BUGS), so the runs here show the server keeps that flag.
-- offlineimap3: a two-way sync of several mailboxes (a nested one, one
-  with a non-ASCII name sent as modified UTF-7) with a local Maildir,
-  changes on both sides, a folder created locally, and a last sync that
-  must change nothing.
+  fetchall against only-new, newness across runs, a size limit that
+  needs exact RFC822.SIZEs. fetchmail's IMAP driver decides "new" by
+  the server's \\Seen flag, not by UIDs (its manual page, BUGS), so the
+  runs here show the server keeps that flag.
+- offlineimap3 (plain on up to three connections; STARTTLS with
+  COMPRESS=DEFLATE): a two-way sync of several mailboxes (a nested one,
+  non-ASCII and '&' names sent as modified UTF-7) with a local Maildir,
+  changes on both sides, folders created on both sides, a keyword, the
+  APPEND date of an uploaded message, and a last sync that must change
+  nothing.
 
 Both clients store messages locally with LF line ends; the server
 stores CRLF, so contents are compared with CRLF turned into LF.
@@ -259,12 +262,17 @@ def summary(state):
     return out
 
 
+# offlineimap APPENDs a new local message with its file's mtime as the
+# date, written in the local time zone: UTC+05:30 here (POSIX TZ syntax).
+TZ = "XST-5:30"
+
+
 def offlineimap(rc, debug):
     """One sync; with debug, offlineimap logs the IMAP exchange."""
     p = subprocess.run(["offlineimap", "-c", str(rc), "-o", "-u", "basic",
                         *(["-d", "imap"] if debug else [])],
                        capture_output=True, timeout=TIMEOUT,
-                       env=dict(os.environ, HOME=str(rc.parent)))
+                       env=dict(os.environ, HOME=str(rc.parent), TZ=TZ))
     out = (p.stdout + p.stderr).decode(errors="replace")
     assert p.returncode == 0, out
     plain = "\n".join(l for l in out.splitlines()
@@ -272,7 +280,7 @@ def offlineimap(rc, debug):
     assert "ERROR" not in plain and "WARNING" not in plain, out
     if debug:
         assert "Enabled COMPRESS=DEFLATE" in out, out
-    return plain
+    return out
 
 
 def find(paths, subject):
@@ -361,8 +369,9 @@ ssl = no
                                 os.path.basename(in0) + "FS"))
     os.rename(in2, in2[:-1])
     os.unlink(find(files["Work/Projects"], "wp1"))
-    (mail / uni / "cur" / "1700000000.local1.test:2,S").write_bytes(
-        lf(message("u2 local", bulky("u2", 300))))
+    u2 = mail / uni / "cur" / "1700000000.local1.test:2,S"
+    u2.write_bytes(lf(message("u2 local", bulky("u2", 300))))
+    os.utime(u2, (1700000000, 1700000000))
     # offlineimap CREATEs each level of a new nested folder, so the
     # parent must be a Maildir too (else it finds no local "Archiv").
     new = mail / "Archiv" / "Q&A Größe"
@@ -382,7 +391,9 @@ ssl = no
     deliver(accounts, "alice", message("ss0", "made remotely\r\n"),
             "--mailbox", "R&D Ω")
 
-    offlineimap(rc, tls)
+    out = offlineimap(rc, tls)
+    if tls:
+        assert '"15-Nov-2023 03:43:20 +0530"' in out, out
     second = {
         "INBOX": [("in0", "FS"), ("in1", "S"), ("in2", "R"), ("in3", "")],
         "Work/Projects": [("wp0", "Ra")],
@@ -398,6 +409,12 @@ ssl = no
     up = [uid for uid, _, s in rows(accounts, uni) if s == "u2 local"]
     assert show(accounts, uni, up[0]) == message("u2 local",
                                                  bulky("u2", 300))
+    # Its INTERNALDATE, sent as "15-Nov-2023 03:43:20 +0530", is
+    # 1700000000 in UTC.
+    dates = [l.split("\t")[3] for l in accounts.ok(
+        "message", "list", "alice", uni).splitlines()
+        if l.split("\t")[-1] == "u2 local"]
+    assert dates == ["2023-11-14T22:13:20Z"]
 
     # A third run changes nothing on either side.
     def snapshot():
