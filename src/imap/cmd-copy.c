@@ -26,6 +26,8 @@ copy_ctx_free(struct imap_conn *conn)
 
 	if (ctx == NULL)
 		return;
+	if (ctx->move)
+		imap_expunge_highestmodseq(conn);
 	imap_seqset_free(&ctx->set);
 	free(ctx->dest);
 	free(ctx);

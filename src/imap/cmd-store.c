@@ -408,10 +408,11 @@ expunge_run(struct imap_conn *conn)
 }
 
 /* After the sync that told the client every change (VANISHED and
-   all), the OK of EXPUNGE carries the HIGHESTMODSEQ to resync from once
-   QRESYNC is enabled (RFC 7162 §3.2.10's example; Dovecot does too). */
-static void
-expunge_highestmodseq(struct imap_conn *conn)
+   all), the OK of EXPUNGE (and MOVE) carries the HIGHESTMODSEQ to
+   resync from once QRESYNC is enabled (RFC 7162 §3.2.10's example;
+   Dovecot does too). */
+void
+imap_expunge_highestmodseq(struct imap_conn *conn)
 {
 	struct mailbox_status st;
 	char *tagged;
@@ -437,7 +438,7 @@ expunge_free(struct imap_conn *conn)
 		free(set);
 	}
 	conn->job_ctx = NULL;
-	expunge_highestmodseq(conn);
+	imap_expunge_highestmodseq(conn);
 }
 
 void

@@ -419,6 +419,9 @@ void cmd_store_args(struct imap_conn *conn, const struct imap_arg *args,
 void cmd_expunge(struct imap_conn *conn);
 void cmd_expunge_args(struct imap_conn *conn, const struct imap_arg *args,
 		      unsigned int count);
+/* Done callback part: with QRESYNC, puts [HIGHESTMODSEQ n] into the
+   tagged OK of a command that expunged (EXPUNGE, MOVE). */
+void imap_expunge_highestmodseq(struct imap_conn *conn);
 void cmd_copy(struct imap_conn *conn);
 void cmd_move(struct imap_conn *conn);
 void cmd_copy_args(struct imap_conn *conn, const struct imap_arg *args,

@@ -372,3 +372,23 @@ def test_unsubscribe_of_a_name_not_subscribed_is_ok(imap, dovecot):
         c.close()
     assert got[0] == got[2] == [["u1", "OK"], ["u2", "OK"]]
     assert got[1] == got[3] == []
+
+
+def test_move_with_qresync_ends_with_highestmodseq(imap, dovecot):
+    """After ENABLE QRESYNC the tagged OK of EXPUNGE carried
+    [HIGHESTMODSEQ n] but MOVE's, which expunges too, did not; Dovecot
+    gives both (the client's next SELECT (QRESYNC) point)."""
+    for c in (commune(imap), oracle(dovecot)):
+        ok(c, "c", "CREATE Qm")
+        ok(c, "c2", "CREATE Qm2")
+        for i in range(2):
+            append(c, "Qm", message(f"q{i}"))
+        ok(c, "e", "ENABLE QRESYNC")
+        ok(c, "s", "SELECT Qm")
+        lines = c.cmd("m", "MOVE 1 Qm2")
+        assert "* VANISHED 1" in lines, lines
+        mo = re.match(r"m OK \[HIGHESTMODSEQ (\d+)\] ", lines[-1])
+        assert mo, lines
+        st = ok(c, "t", "STATUS Qm (HIGHESTMODSEQ)")
+        assert st[-1].endswith(f"(HIGHESTMODSEQ {mo.group(1)})"), st
+        c.close()
