@@ -377,6 +377,25 @@ fields_emit(struct mime_header_parser *parser, buf_t *out)
 	}
 }
 
+/* The bytes of data up to and with the empty line ending its header
+   (RFC 5322 §2.1), or len when there is none. The parser moves what it
+   has not consumed yet after each field, so feeding it a message's body
+   too costs more than the header itself. */
+static uint64_t
+header_size(const unsigned char *data, uint64_t len)
+{
+	const unsigned char *p = data, *end = data + len, *nl;
+
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		p = nl + 1;
+		if (p < end && *p == '\n')
+			return (uint64_t)(p + 1 - data);
+		if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+			return (uint64_t)(p + 2 - data);
+	}
+	return len;
+}
+
 /* Appends the cached fields of a message's first size bytes (at most
    CACHE_HEAD_MAX), taken from data, or read from fd at offset when data
    is NULL, until its header ends: one value, byte for byte, whether a
@@ -394,6 +413,8 @@ fields_parse(const unsigned char *data, int fd, off_t offset, uint64_t size,
 
 	if (size > CACHE_HEAD_MAX)
 		size = CACHE_HEAD_MAX;
+	if (data != NULL)
+		size = header_size(data, size);
 	for (;;) {
 		fields_emit(parser, out);
 		if (mime_header_parser_done(parser))
