@@ -480,9 +480,10 @@ fetch_run(struct imap_conn *conn)
 		   first (reporting what others changed, as Dovecot does),
 		   or the answer would be older than the FETCH the sync
 		   after the command sends */
-		if ((ctx->items & (F_FLAGS | F_MODSEQ)) != 0 ||
-		    ctx->changedsince != 0 ||
-		    (conn->enabled & IMAP_ENABLED_CONDSTORE) != 0)
+		if (((ctx->items & (F_FLAGS | F_MODSEQ)) != 0 ||
+		     ctx->changedsince != 0 ||
+		     (conn->enabled & IMAP_ENABLED_CONDSTORE) != 0) &&
+		    store_mailbox_changed(conn->box))
 			(void)imap_sync_run(conn, IMAP_SYNC_NO_EXPUNGES);
 		/* RFC 4314 §4: \Seen only with "s" */
 		if (ctx->set_seen && !conn->readonly &&

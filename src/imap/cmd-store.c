@@ -238,7 +238,7 @@ store_run(struct imap_conn *conn)
 	   reported. The STORE's own messages stay out of the sync after
 	   it, so what others changed before goes out now (one in between
 	   is the race the RFC's note accepts). */
-	if (ctx->silent)
+	if (ctx->silent && store_mailbox_changed(conn->box))
 		(void)imap_sync_run(conn, IMAP_SYNC_NO_EXPUNGES);
 	if (ctx->has_unchangedsince && ctx->unchangedsince == 0) {
 		/* RFC 7162 §3.1.3: every MODSEQ is above 0, so every
