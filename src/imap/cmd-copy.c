@@ -48,39 +48,6 @@ imap_uidset_append(buf_t *out, const uint32_t *uids, unsigned int count)
 	}
 }
 
-/*
- * MOVE into the selected mailbox itself (dest another handle of it).
- * The store's move holds both handles locked and expunges through the
- * source's view, which does not hold the copies, so they were lost.
- * Copy, then flag the originals \Deleted and expunge them alone, as
- * REPLACE does: a failure after the copy leaves both, never neither.
- */
-static int
-move_within(struct imap_conn *conn, const uint32_t *uids, unsigned int count,
-	    struct mailbox *dest, uint32_t *dest_uids)
-{
-	struct uid_array moved = { 0 }, expunged = { 0 };
-	unsigned int i;
-	int ret;
-
-	if (store_mailbox_copy(conn->box, uids, count, dest, dest_uids) < 0)
-		return -1;
-	for (i = 0; i < count; i++) {
-		if (dest_uids[i] != 0)
-			uid_array_add(&moved, uids[i]);
-	}
-	ret = moved.count == 0 ? 0 :
-		store_mailbox_update_flags(conn->box, moved.uids, moved.count,
-					   STORE_FLAGS_ADD, STORE_FLAG_DELETED,
-					   NULL, 0, NULL);
-	if (ret == 0 && moved.count > 0)
-		ret = store_mailbox_expunge(conn->box, moved.uids, moved.count,
-					    &expunged);
-	uid_array_free(&moved);
-	uid_array_free(&expunged);
-	return ret;
-}
-
 /* Packs the (uid, dest uid) pairs that were copied to the front of
    both arrays, keeping their order; returns their number. */
 static unsigned int
@@ -95,13 +62,6 @@ copied_pairs(uint32_t *uids, uint32_t *dest_uids, unsigned int count)
 		dest_uids[n++] = dest_uids[i];
 	}
 	return n;
-}
-
-static bool
-same_mailbox(struct mailbox *a, struct mailbox *b)
-{
-	return strcmp(store_mailbox_watch_path(a),
-		      store_mailbox_watch_path(b)) == 0;
 }
 
 static void
@@ -149,9 +109,7 @@ copy_run(struct imap_conn *conn)
 		goto out;
 	}
 	dest_uids = i_malloc(uids.count * sizeof(*dest_uids));
-	if (ctx->move && same_mailbox(conn->box, dest))
-		ret = move_within(conn, uids.uids, uids.count, dest, dest_uids);
-	else if (ctx->move)
+	if (ctx->move)
 		ret = store_mailbox_move(conn->box, uids.uids, uids.count,
 					 dest, dest_uids);
 	else

@@ -626,6 +626,11 @@ copy_or_move(struct mailbox *box, const uint32_t *uids, unsigned int count,
 	ret = copy_quota_check(box, uids, count, dest, move);
 	if (ret == 0)
 		ret = copy_locked(box, uids, count, dest, dest_uids_r, &cache);
+	/* dest may be another handle of box's own mailbox: box's view then
+	   lacks the copies, and an expunge through it would rewrite them
+	   away with the originals. Reload it (the lock is held). */
+	if (ret == 0 && move && strcmp(box->index_path, dest->index_path) == 0)
+		box->hdr_valid = false;
 	if (ret == 0 && move &&
 	    move_expunge(box, uids, count, dest_uids_r) < 0) {
 		move_undo(dest, dest_uids_r, count);

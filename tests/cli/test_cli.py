@@ -659,6 +659,14 @@ def test_copy_move_expunge(commune, base, john, fmt):
     assert [m["uid"] for m in listing(commune, john, "INBOX")] == [a, c]
     assert [m["subject"] for m in listing(commune, john, "Other")] == \
         ["a", "b"]
+    # into the mailbox it is in: a new UID, nothing lost
+    again = int(commune.ok("message", "move", john, "Other", str(moved),
+                           "Other"))
+    assert again > moved
+    assert [(m["uid"], m["subject"]) for m in
+            listing(commune, john, "Other")] == [(new, "a"), (again, "b")]
+    assert commune.run("message", "show", john, "Other",
+                       str(again)).stdout == msg("b")
 
     before = snapshot(base)
     for args in [("copy", john, "INBOX", "999", "Other"),

@@ -572,6 +572,38 @@ test_copy_self_and_handles(void **state)
 	assert_clean(t, "Other");
 }
 
+/* MOVE into the mailbox itself, through the same handle and through a
+   second one: the messages get new UIDs and none is lost (the source
+   view, which lacks the copies, must not rewrite them away). */
+static void
+test_move_self(void **state)
+{
+	struct box_test *t = *state;
+	struct mailbox *box = open_box(t, "Box"), *other = open_box(t, "Box");
+	uint32_t uids[3], moved[2];
+
+	append_n(box, 3, uids);
+	assert_int_equal(store_mailbox_move(box, uids, 2, other, moved), 0);
+	assert_int_equal(moved[0], 4);
+	assert_int_equal(moved[1], 5);
+	assert_int_equal(store_mailbox_sync(box, 0, NULL), 0);
+	assert_int_equal(store_mailbox_count(box), 3);
+	assert_text(box, 3, texts[2]);
+	assert_text(box, 4, texts[0]);
+	assert_text(box, 5, texts[1]);
+	uids[0] = 3;
+	assert_int_equal(store_mailbox_move(box, uids, 1, box, moved), 0);
+	assert_int_equal(moved[0], 6);
+	assert_int_equal(store_mailbox_sync(box, 0, NULL), 0);
+	assert_int_equal(store_mailbox_sync(other, 0, NULL), 0);
+	assert_int_equal(store_mailbox_count(box), 3);
+	assert_int_equal(store_mailbox_count(other), 3);
+	assert_text(other, 6, texts[2]);
+	store_mailbox_close(&other);
+	store_mailbox_close(&box);
+	assert_clean(t, "Box");
+}
+
 /* Two handles: one changes, the other sees it at its next sync. */
 static void
 test_two_handles(void **state)
@@ -904,6 +936,7 @@ main(int argc, char **argv)
 		BOTH(test_move_mbox),
 		BOTH(test_move_mdir),
 		BOTH(test_copy_self_and_handles),
+		BOTH(test_move_self),
 		BOTH(test_two_handles),
 		BOTH(test_append_all_or_nothing),
 		BOTH(test_concurrent_processes),
