@@ -569,7 +569,7 @@ cmd_fetch_args(struct imap_conn *conn, const struct imap_arg *args,
 		error = "VANISHED needs UID FETCH and ENABLE QRESYNC.";
 	if (error == NULL &&
 	    ((ctx->items & F_MODSEQ) != 0 || ctx->changedsince != 0))
-		conn->enabled |= IMAP_ENABLED_CONDSTORE;
+		imap_condstore_enable(conn);
 	if (error != NULL) {
 		fetch_ctx_free(conn);
 		imap_conn_bad(conn, error);

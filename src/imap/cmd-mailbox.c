@@ -638,7 +638,7 @@ cmd_status(struct imap_conn *conn)
 	if ((name = mailbox_arg(conn, 0)) == NULL)
 		return;
 	if ((items & STATUS_HIGHESTMODSEQ) != 0)
-		conn->enabled |= IMAP_ENABLED_CONDSTORE;
+		imap_condstore_enable(conn);
 	ctx = mailbox_cmd_new(conn);
 	ctx->name = name;
 	ctx->items = items;

@@ -901,7 +901,7 @@ cmd_search_args(struct imap_conn *conn, const struct imap_arg *args,
 	ctx->root = parse_and(&p, 0);
 	ctx->modseq = p.modseq;
 	if (p.modseq)
-		conn->enabled |= IMAP_ENABLED_CONDSTORE;
+		imap_condstore_enable(conn);
 	if (ctx->root == NULL) {
 		free(ctx);
 		imap_conn_bad(conn, p.error);
@@ -957,7 +957,7 @@ imap_search_parse(struct imap_conn *conn, const struct imap_arg *args,
 		return NULL;
 	}
 	if (p.modseq)
-		conn->enabled |= IMAP_ENABLED_CONDSTORE;
+		imap_condstore_enable(conn);
 	search = i_malloc(sizeof(*search));
 	search->root = root;
 	search->modseq = p.modseq;

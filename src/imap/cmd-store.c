@@ -344,7 +344,7 @@ cmd_store_args(struct imap_conn *conn, const struct imap_arg *args,
 			error = "Invalid STORE modifier.";
 			goto bad;
 		}
-		conn->enabled |= IMAP_ENABLED_CONDSTORE;
+		imap_condstore_enable(conn);
 		ctx->has_unchangedsince = true;
 	}
 	if (count != i + 2 || !imap_arg_get_atom(&args[i++], &item))

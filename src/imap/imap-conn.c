@@ -332,11 +332,31 @@ job_run(void *context)
 
 	store_clear_error();
 	conn->job_continue = false;
+	if (conn->announce_modseq) {
+		struct mailbox_status st;
+
+		conn->announce_modseq = false;
+		if (conn->box != NULL) {
+			store_mailbox_get_status(conn->box, &st);
+			buf_printf(&conn->job_out, "* OK [HIGHESTMODSEQ %llu] "
+				   "Highest\r\n",
+				   (unsigned long long)st.highestmodseq);
+		}
+	}
 	conn->job_run(conn);
 	/* The sync comes after the command's last part. */
 	if (!conn->job_continue && conn->box != NULL &&
 	    conn->job_sync != IMAP_SYNC_NONE)
 		imap_notify_sync_selected(conn, conn->job_sync);
+}
+
+void
+imap_condstore_enable(struct imap_conn *conn)
+{
+	if ((conn->enabled & IMAP_ENABLED_CONDSTORE) != 0)
+		return;
+	conn->enabled |= IMAP_ENABLED_CONDSTORE;
+	conn->announce_modseq = conn->box != NULL;
 }
 
 static void

@@ -232,6 +232,9 @@ struct imap_conn {
 	bool disconnected;
 	bool finalizing;
 	bool finalized;
+	/* the next job starts with * OK [HIGHESTMODSEQ] (imap_condstore_
+	   enable) */
+	bool announce_modseq;
 };
 
 /* imap-server.c */
@@ -264,6 +267,10 @@ bool imap_conn_plaintext_ok(struct imap_conn *conn);
 /* Runs run() on a worker, then sync (when a mailbox is selected), then
    on the loop thread done() (may be NULL), job_out and the tagged
    reply conn->tagged. */
+/* A CONDSTORE enabling command other than SELECT/EXAMINE/ENABLE (RFC
+   7162 §3.1): when it is the first and a mailbox is selected, its job's
+   output starts with the untagged OK [HIGHESTMODSEQ] the RFC asks for. */
+void imap_condstore_enable(struct imap_conn *conn);
 void imap_conn_job(struct imap_conn *conn, imap_job_run_cb_t *run,
 		   imap_job_done_cb_t *done, enum imap_sync sync);
 /* Worker thread: conn->tagged = the formatted reply. */

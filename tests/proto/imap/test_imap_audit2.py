@@ -392,3 +392,38 @@ def test_move_with_qresync_ends_with_highestmodseq(imap, dovecot):
         st = ok(c, "t", "STATUS Qm (HIGHESTMODSEQ)")
         assert st[-1].endswith(f"(HIGHESTMODSEQ {mo.group(1)})"), st
         c.close()
+
+
+# ---- RFC 7162 §3.1: the first CONDSTORE enabling command ----
+
+CONDSTORE_ENABLERS = ["FETCH 1 (MODSEQ)", "STATUS INBOX (HIGHESTMODSEQ)",
+                      "UID SEARCH MODSEQ 1",
+                      "STORE 1 (UNCHANGEDSINCE 1) +FLAGS (\\Seen)"]
+
+
+@pytest.mark.parametrize("enabler", CONDSTORE_ENABLERS)
+def test_first_condstore_enabler_announces_highestmodseq(imap, dovecot,
+                                                         enabler):
+    """With a mailbox selected, the first CONDSTORE enabling command
+    gets an untagged OK [HIGHESTMODSEQ] with the mailbox's value before
+    its own answers, as Dovecot sends it; the second does not. (ENABLE
+    itself is BAD in the selected state, RFC 5161 §3.1; Dovecot takes
+    it.) Without a selected mailbox there is nothing to announce."""
+    for connect in (lambda: commune(imap), lambda: oracle(dovecot)):
+        other = connect()
+        append(other, "INBOX", message("cs"))
+        status = ok(other, "s", "STATUS INBOX (HIGHESTMODSEQ)")
+        highest = re.search(r"HIGHESTMODSEQ (\d+)", status[-1]).group(1)
+        other.close()
+        c = connect()
+        ok(c, "s", "SELECT INBOX")
+        lines = c.cmd("e", enabler)
+        assert re.fullmatch(r"\* OK \[HIGHESTMODSEQ %s\] .*" % highest,
+                            lines[0]), (enabler, highest, lines)
+        again = c.cmd("f", enabler)
+        assert not any("[HIGHESTMODSEQ" in x for x in again), again
+        c.close()
+    c = commune(imap)
+    lines = c.cmd("e", "ENABLE CONDSTORE")
+    assert lines == ["* ENABLED CONDSTORE", "e OK ENABLE completed."]
+    c.close()

@@ -150,7 +150,10 @@ def test_store_and_expunge(imap, accounts):
         "* 3 FETCH (UID 3 FLAGS (\\Deleted))", "c OK UID STORE completed."]
     assert c.cmd("d", "STORE 1 FLAGS (\\Bogus)")[-1].startswith("d BAD")
     lines = c.cmd("f", "FETCH 4 MODSEQ")
-    modseq = int(re.search(r"MODSEQ \((\d+)\)", lines[0]).group(1))
+    # RFC 7162 §3.1: the first CONDSTORE enabling command with a
+    # mailbox selected announces HIGHESTMODSEQ
+    assert re.fullmatch(r"\* OK \[HIGHESTMODSEQ \d+\] Highest", lines[0])
+    modseq = int(re.search(r"MODSEQ \((\d+)\)", lines[1]).group(1))
     c.cmd("g", "STORE 4 +FLAGS (\\Flagged)")
     lines = c.cmd("h", f"STORE 4 (UNCHANGEDSINCE {modseq}) "
                        f"+FLAGS (\\Answered)")

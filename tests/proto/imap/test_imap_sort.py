@@ -315,7 +315,9 @@ def test_sort_save_and_modseq(imap):
     lines = c.cmd("g", "UID SEARCH $")
     assert lines[0] == f"* SEARCH {int(order[-1])}", (lines, order)
     lines = c.cmd("c", "SORT (ARRIVAL) UTF-8 MODSEQ 1")
-    assert re.fullmatch(r"\* SORT [0-9 ]+ \(MODSEQ \d+\)", lines[0]), lines
+    # RFC 7162 §3.1: MODSEQ enabled CONDSTORE with INBOX selected
+    assert lines[0].startswith("* OK [HIGHESTMODSEQ "), lines
+    assert re.fullmatch(r"\* SORT [0-9 ]+ \(MODSEQ \d+\)", lines[1]), lines
     c.close()
     m.logout()
 
