@@ -119,6 +119,7 @@ struct daemon_settings {
 	enum log_level log_level;
 	uint64_t max_message_size;      /* 0: the store's limit */
 	unsigned int idle_timeout_secs; /* 0: each protocol's default */
+	unsigned int login_timeout_secs; /* IMAP before login; 0: default */
 	unsigned int shutdown_timeout_secs;
 	const char *pidfile;
 	char hostname[256];

@@ -56,6 +56,7 @@ usage(FILE *out)
 "usage: commune serve [--base DIR] --listen PROTO=ADDR:PORT ...\n"
 "                     [--workers N] [--log-level debug|info|warn]\n"
 "                     [--max-message-size BYTES] [--idle-timeout SECS]\n"
+"                     [--login-timeout SECS]\n"
 "                     [--shutdown-timeout SECS] [--pidfile PATH]\n"
 "                     [--tls-cert FILE --tls-key FILE] [--allow-plaintext-auth]\n"
 "                     [--max-connections [PROTO=]N]\n"
@@ -70,6 +71,8 @@ usage(FILE *out)
 "  --log-level L         debug, info (default) or warn\n"
 "  --max-message-size B  largest message accepted (K, M, G suffixes)\n"
 "  --idle-timeout SECS   close sessions idle this long (protocol default)\n"
+"  --login-timeout SECS  close IMAP connections idle this long before\n"
+"                        they log in (default 180)\n"
 "  --shutdown-timeout S  on SIGTERM, wait this long for deliveries (30)\n"
 "  --pidfile PATH        write the process id there while running\n"
 "  --tls-cert FILE       TLS certificate chain, PEM (default\n"
@@ -290,7 +293,7 @@ enum {
 	OPT_BASE = 256, OPT_LISTEN, OPT_WORKERS, OPT_LOG_LEVEL, OPT_MAX_SIZE,
 	OPT_IDLE, OPT_SHUTDOWN, OPT_PIDFILE, OPT_PROTOCOLS, OPT_HELP,
 	OPT_TLS_CERT, OPT_TLS_KEY, OPT_ALLOW_PLAINTEXT, OPT_MAX_CONNECTIONS,
-	OPT_MAX_PER_IP, OPT_LIMIT_LOOPBACK,
+	OPT_MAX_PER_IP, OPT_LIMIT_LOOPBACK, OPT_LOGIN_TIMEOUT,
 };
 
 static const struct option options[] = {
@@ -300,6 +303,7 @@ static const struct option options[] = {
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "max-message-size", required_argument, NULL, OPT_MAX_SIZE },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+	{ "login-timeout", required_argument, NULL, OPT_LOGIN_TIMEOUT },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN },
 	{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 	{ "protocols", no_argument, NULL, OPT_PROTOCOLS },
@@ -346,6 +350,11 @@ apply_option(struct daemon_settings *set, int opt, const char *arg)
 		if (parse_uint(arg, 1, 86400, &set->idle_timeout_secs) == 0)
 			return 0;
 		what = "--idle-timeout wants 1..86400 seconds";
+		break;
+	case OPT_LOGIN_TIMEOUT:
+		if (parse_uint(arg, 1, 86400, &set->login_timeout_secs) == 0)
+			return 0;
+		what = "--login-timeout wants 1..86400 seconds";
 		break;
 	case OPT_SHUTDOWN:
 		if (parse_uint(arg, 0, 86400,

@@ -193,6 +193,7 @@ imap_fe_create_common(struct server *server, bool implicit_tls)
 	struct imap_settings set = {
 		.hostname = server->set.hostname,
 		.idle_timeout_secs = server->set.idle_timeout_secs,
+		.login_timeout_secs = server->set.login_timeout_secs,
 		.tls = server->tls,
 		.allow_plaintext_auth = server->set.allow_plaintext_auth,
 		.conn_closed = fe_conn_closed,

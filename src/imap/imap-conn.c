@@ -37,6 +37,7 @@
 static void conn_run(struct imap_conn *conn);
 static void conn_try_free(struct imap_conn *conn);
 static void conn_setup_bev(struct imap_conn *conn);
+static void conn_set_timeouts(struct imap_conn *conn);
 static void conn_switch_to_tls(struct imap_conn *conn);
 static void job_submit(struct imap_conn *conn);
 static void job_done(void *context);
@@ -391,6 +392,9 @@ job_done(void *context)
 		bufferevent_enable(conn->bev, EV_READ);
 	if (conn->job_done != NULL)
 		conn->job_done(conn);
+	/* LOGIN, AUTHENTICATE and UNAUTHENTICATE change the state in
+	   their done callbacks */
+	conn_set_timeouts(conn);
 	/* After "* BYE" (the selected mailbox went away) no tagged
 	   reply: the session ends. */
 	if (conn->tagged != NULL && conn->state != IMAP_STATE_LOGOUT)
@@ -676,18 +680,37 @@ conn_event_cb(struct bufferevent *bev, short what, void *context)
 
 /* ---- create / destroy ---- */
 
+/* The idle timeout, shorter before login (imap_settings). Called when
+   the bufferevent is made and when the login state may have changed
+   (after each job: LOGIN, AUTHENTICATE, UNAUTHENTICATE). */
+static void
+conn_set_timeouts(struct imap_conn *conn)
+{
+	const struct imap_settings *set = &conn->server->set;
+	bool authed = conn->state != IMAP_STATE_NOT_AUTHENTICATED;
+	struct timeval tv = { set->idle_timeout_secs, 0 };
+
+	if (conn->bev == NULL ||
+	    (conn->timeouts_set && conn->timeouts_authed == authed))
+		return;
+	if (!authed && set->login_timeout_secs < set->idle_timeout_secs)
+		tv.tv_sec = set->login_timeout_secs;
+	bufferevent_set_timeouts(conn->bev, &tv, &tv);
+	conn->timeouts_set = true;
+	conn->timeouts_authed = authed;
+}
+
 static void
 conn_setup_bev(struct imap_conn *conn)
 {
-	struct timeval idle = { conn->server->set.idle_timeout_secs, 0 };
-
 	bufferevent_setcb(conn->bev, conn_read_cb, conn_write_cb,
 			  conn_event_cb, conn);
 	bufferevent_setwatermark(conn->bev, EV_READ, 0,
 				 IMAP_INPUT_HIGH_WATERMARK);
 	bufferevent_setwatermark(conn->bev, EV_WRITE,
 				 IMAP_OUTPUT_LOW_WATERMARK, 0);
-	bufferevent_set_timeouts(conn->bev, &idle, &idle);
+	conn->timeouts_set = false;
+	conn_set_timeouts(conn);
 	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
 }
 

@@ -235,6 +235,8 @@ struct imap_conn {
 	/* the next job starts with * OK [HIGHESTMODSEQ] (imap_condstore_
 	   enable) */
 	bool announce_modseq;
+	/* the bufferevent's timeouts are those of this login state */
+	bool timeouts_set, timeouts_authed;
 };
 
 /* imap-server.c */

@@ -21,6 +21,9 @@ imap_server_create(const struct imap_settings *set, struct store *store,
 	server->set.hostname = i_strdup(set->hostname);
 	if (server->set.idle_timeout_secs == 0)
 		server->set.idle_timeout_secs = IMAP_IDLE_TIMEOUT_DEFAULT_SECS;
+	if (server->set.login_timeout_secs == 0)
+		server->set.login_timeout_secs =
+			IMAP_LOGIN_TIMEOUT_DEFAULT_SECS;
 	server->store = store;
 	server->pool = pool;
 	server->base = base;

@@ -33,6 +33,11 @@ struct imap_settings {
 	/* A session that sends nothing for this long is closed (seconds;
 	   RFC 3501 §5.4 wants at least 30 minutes). 0: the default. */
 	unsigned int idle_timeout_secs;
+	/* Before login the limit is the smaller of this and the idle
+	   timeout: §5.4's 30 minutes are for authenticated sessions, and a
+	   connection that never logs in only holds a place. 0: the
+	   default. */
+	unsigned int login_timeout_secs;
 	/* Certificate and key for STARTTLS and implicit TLS; NULL:
 	   STARTTLS is not offered and implicit-TLS sockets are refused. */
 	struct tls_context *tls;
@@ -47,6 +52,8 @@ struct imap_settings {
 };
 
 #define IMAP_IDLE_TIMEOUT_DEFAULT_SECS (30 * 60)
+/* As Dovecot's login processes. */
+#define IMAP_LOGIN_TIMEOUT_DEFAULT_SECS (3 * 60)
 
 /* Creates the front-end. The settings are copied (tls is borrowed);
    store, pool, base and tls must outlive it. Never blocks. */

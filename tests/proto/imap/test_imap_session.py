@@ -247,3 +247,27 @@ def test_user_names_cannot_inject_log_lines(imap):
     log = imap.log()
     assert "login failed for x??commune: forged line" in log
     assert "\ncommune: forged line" not in log
+
+
+def test_login_timeout(serve, accounts):
+    """Before login the shorter --login-timeout applies (RFC 3501 §5.4's
+    30 minutes are for authenticated sessions); after LOGIN the idle
+    timeout; after UNAUTHENTICATE (RFC 8437) the login timeout again."""
+    srv = serve(["imap"], "--allow-plaintext-auth", "--login-timeout", "1",
+                "--idle-timeout", "120")
+    idle = Raw(srv)
+    authed = Raw(srv)
+    authed.login()
+    again = Raw(srv)
+    again.login()
+    assert again.cmd("u", "UNAUTHENTICATE")[-1].startswith("u OK")
+    for name, c in (("idle", idle), ("again", again)):
+        assert c.line() == "* BYE Disconnected for inactivity.", name
+        assert c.closed()
+    # twice the login timeout since its LOGIN, and still there
+    time.sleep(2)
+    assert authed.cmd("n", "NOOP") == ["n OK NOOP completed."]
+    authed.close()
+    res = accounts.run("serve", "--listen", "imap=127.0.0.1:0",
+                       "--login-timeout", "0")
+    assert res.returncode != 0 and b"--login-timeout" in res.stderr
