@@ -2,8 +2,10 @@
 /* mime-binary.c: see mime-binary.h. */
 #include "mime-binary.h"
 #include "base64.h"
+#include "crlf.h"
 #include "mime-parser.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -55,8 +57,9 @@ copy_text(struct convert *c, size_t end)
 		size_t i = lf - c->data;
 
 		buf_append(c->out, c->data + start, i - start);
-		buf_append(c->out, is_bare_lf(c->data, i) ? "\r\n" : "\n",
-			   is_bare_lf(c->data, i) ? 2 : 1);
+		if (is_bare_lf(c->data, i))
+			buf_append(c->out, "\r", 1);
+		buf_append(c->out, "\n", 1);
 		start = i + 1;
 	}
 	buf_append(c->out, c->data + start, end - start);
@@ -155,24 +158,17 @@ write_header(struct convert *c, const struct mime_part *part, size_t start,
 static void
 write_base64(struct convert *c, size_t start, size_t end, bool text)
 {
-	buf_t enc = BUF_INIT, lines = BUF_INIT;
-	size_t i, n;
+	const unsigned char *body = c->data + start;
+	size_t i, n, len = end - start;
+	unsigned char *crlf = NULL;
+	buf_t enc = BUF_INIT;
 
-	if (text) {
-		/* like copy_text, but NULs are data here */
-		for (i = n = start; i < end; i++) {
-			if (is_bare_lf(c->data, i)) {
-				buf_append(&lines, c->data + n, i - n);
-				buf_append(&lines, "\r", 1);
-				n = i;
-			}
-		}
-		buf_append(&lines, c->data + n, end - n);
-		base64_encode(&enc, lines.data, lines.len);
-		buf_deinit(&lines);
-	} else {
-		base64_encode(&enc, c->data + start, end - start);
-	}
+	/* text: its lines CRLF first (the byte before a body is the
+	   header's LF, so a LF at its start is bare either way) */
+	if (text && (crlf = crlf_canonical(body, len, &len)) != NULL)
+		body = crlf;
+	base64_encode(&enc, body, len);
+	free(crlf);
 	/* RFC 2045 §6.8: lines of at most 76 characters; the line end
 	   before a following delimiter belongs to the delimiter */
 	for (i = 0; i < enc.len; i += n) {

@@ -49,6 +49,19 @@ def append(c, box, data):
     return lines
 
 
+def listed(c, verb, sep, patterns):
+    """The sorted answers of `verb "" pattern` for each pattern ("/"
+    written as the server's separator), separators shown as "/" and
+    quotes dropped, so both servers' replies compare."""
+    replies = []
+    for pat in patterns:
+        lines = ok(c, "l", f'{verb} "" "{pat.replace("/", sep)}"')
+        replies.append(sorted(
+            l.replace(f' "{sep}" ', " ").replace('"', "")
+             .replace(sep, "/") for l in lines))
+    return replies
+
+
 def b64(s):
     return base64.b64encode(s.encode()).decode()
 
@@ -217,13 +230,8 @@ def test_lsub_percent_returns_unsubscribed_parents_noselect(imap, dovecot):
             name = name.replace("/", sep)
             ok(c, "c", f"CREATE {name}")
             ok(c, "u", f"SUBSCRIBE {name}")
-        replies = []
-        for pat in ("Ls%", "Ls1/%", "Ls1/a/%", "Ls*"):
-            lines = ok(c, "l", f'LSUB "" "{pat.replace("/", sep)}"')
-            replies.append(sorted(
-                l.replace(f' "{sep}" ', " ").replace('"', "")
-                 .replace(sep, "/") for l in lines))
-        got.append(replies)
+        got.append(listed(c, "LSUB", sep,
+                          ("Ls%", "Ls1/%", "Ls1/a/%", "Ls*")))
         c.close()
     assert got[0] == got[1]
     assert got[0][0] == ["* LSUB () Ls3", "* LSUB (\\Noselect) Ls1",
@@ -258,13 +266,8 @@ def test_inbox_is_case_insensitive_in_list_patterns(imap, dovecot):
     got = []
     for c, sep in ((commune(imap), "/"), (oracle(dovecot), ".")):
         ok(c, "c", f"CREATE INBOX{sep}Kid")
-        replies = []
-        for pat in ("inbox*", "Inb%", "*bOx", "i%/%", "inbox/k*", "INBOX"):
-            lines = ok(c, "l", f'LIST "" "{pat.replace("/", sep)}"')
-            replies.append(sorted(
-                l.replace(f' "{sep}" ', " ").replace('"', "")
-                 .replace(sep, "/") for l in lines))
-        got.append(replies)
+        got.append(listed(c, "LIST", sep, ("inbox*", "Inb%", "*bOx",
+                                           "i%/%", "inbox/k*", "INBOX")))
         c.close()
     assert got[0] == got[1]
     assert got[0][0] == ["* LIST (\\HasChildren) INBOX",
