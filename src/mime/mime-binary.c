@@ -2,10 +2,8 @@
 /* mime-binary.c: see mime-binary.h. */
 #include "mime-binary.h"
 #include "base64.h"
-#include "crlf.h"
 #include "mime-parser.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -158,17 +156,26 @@ write_header(struct convert *c, const struct mime_part *part, size_t start,
 static void
 write_base64(struct convert *c, size_t start, size_t end, bool text)
 {
-	const unsigned char *body = c->data + start;
-	size_t i, n, len = end - start;
-	unsigned char *crlf = NULL;
-	buf_t enc = BUF_INIT;
+	buf_t enc = BUF_INIT, lines = BUF_INIT;
+	size_t i, n;
 
-	/* text: its lines CRLF first (the byte before a body is the
-	   header's LF, so a LF at its start is bare either way) */
-	if (text && (crlf = crlf_canonical(body, len, &len)) != NULL)
-		body = crlf;
-	base64_encode(&enc, body, len);
-	free(crlf);
+	if (text) {
+		/* like copy_text, but NULs are data here; whether a LF
+		   is bare is judged in the whole message, as copy_text
+		   does */
+		for (i = n = start; i < end; i++) {
+			if (is_bare_lf(c->data, i)) {
+				buf_append(&lines, c->data + n, i - n);
+				buf_append(&lines, "\r", 1);
+				n = i;
+			}
+		}
+		buf_append(&lines, c->data + n, end - n);
+		base64_encode(&enc, lines.data, lines.len);
+		buf_deinit(&lines);
+	} else {
+		base64_encode(&enc, c->data + start, end - start);
+	}
 	/* RFC 2045 §6.8: lines of at most 76 characters; the line end
 	   before a following delimiter belongs to the delimiter */
 	for (i = 0; i < enc.len; i += n) {
